@@ -1,0 +1,68 @@
+"""What the job service asks of a backend (local processes, notebook consoles, Ray)."""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from ..jobfiles import RunSpec
+
+
+@dataclass
+class GpuInfo:
+    index: str
+    name: str = "GPU"
+    memory: int | None = None  # bytes
+
+
+@dataclass
+class Inventory:
+    """What a backend can run at once: whole GPUs by id, and CPU slots."""
+
+    gpus: list[GpuInfo] = field(default_factory=list)
+    cpu_slots: int = 1
+
+
+class LaunchError(Exception):
+    """The backend could not start the job; the message says why, for the user."""
+
+
+class Backend(ABC):
+    """Runs jobs. A backend writes the job folder's files (jobfiles.py): the log,
+    the metrics and, once the job is over, ``exit.json``; the service reads them."""
+
+    name: str = "base"
+
+    def __init__(self, settings, log: logging.Logger | None = None):
+        self.settings = settings
+        self.log = log or logging.getLogger("momo_jobs")
+
+    async def start(self) -> None:
+        """Called once when the server starts, before any job is reattached."""
+
+    async def close(self) -> None:
+        """Called when the server stops. Jobs keep running where the backend allows."""
+
+    @abstractmethod
+    def inventory(self) -> Inventory:
+        """The GPUs and CPU slots jobs are scheduled on."""
+
+    def has_room(self, resource: str, gpus: int) -> bool:
+        """A last word before a queued job starts (e.g. a shared cluster's free resources)."""
+        return True
+
+    @abstractmethod
+    async def launch(self, run: RunSpec) -> None:
+        """Start the job detached; raise LaunchError if it can't start."""
+
+    @abstractmethod
+    async def stop(self, run: RunSpec) -> None:
+        """Ask the job to end: SIGTERM to its process tree, SIGKILL after the grace period."""
+
+    @abstractmethod
+    async def is_alive(self, run: RunSpec) -> bool:
+        """Whether something is still running (or about to write exit.json) for this job."""
+
+    async def reattach(self, run: RunSpec) -> bool:
+        """After a server restart: follow the job again; False when it is gone."""
+        return await self.is_alive(run)

@@ -1,0 +1,118 @@
+"""The metric line protocol (DESIGN §4): one JSON object ending a printed line.
+
+This module is imported by user scripts (through ``momo_jobs.log_metric``) and by
+the supervisor, so it depends on the standard library alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, NamedTuple, TextIO
+
+# A line longer than this is never searched for a metric object: it is log.
+MAX_METRIC_LINE = 1 << 16
+# How many '{' candidates one line may cost before it is given up on as log.
+MAX_CANDIDATES = 32
+
+_decode = json.JSONDecoder().decode
+
+
+class MetricPoint(NamedTuple):
+    metric: str
+    value: Any
+    step: int | None
+    epoch: int | None
+
+
+def _optional_int(obj: dict, key: str) -> tuple[bool, int | None]:
+    if key not in obj or obj[key] is None:
+        return True, None
+    value = obj[key]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True, value
+    return False, None
+
+
+def _point_from(obj: Any) -> MetricPoint | None:
+    if not isinstance(obj, dict):
+        return None
+    name = obj.get("metric")
+    if not isinstance(name, str) or not name or "value" not in obj:
+        return None
+    ok_step, step = _optional_int(obj, "step")
+    ok_epoch, epoch = _optional_int(obj, "epoch")
+    if not (ok_step and ok_epoch):
+        return None
+    return MetricPoint(name, obj["value"], step, epoch)
+
+
+def parse_metric_line(line: str) -> MetricPoint | None:
+    """The metric that ends ``line``, or None when the line is plain log.
+
+    Text may stand before the object (progress bars write without a newline);
+    text after it makes the line plain log. Never raises.
+    """
+    text = line.rstrip("\r\n\t ")
+    if not text.endswith("}") or len(text) > MAX_METRIC_LINE:
+        return None
+    start = text.find("{")
+    tries = 0
+    while start != -1 and tries < MAX_CANDIDATES:
+        tries += 1
+        try:
+            obj = _decode(text[start:])
+        except (ValueError, RecursionError):
+            obj = None
+        if obj is not None:
+            point = _point_from(obj)
+            if point is not None:
+                return point
+        start = text.find("{", start + 1)
+    return None
+
+
+def is_plottable(value: Any) -> bool:
+    """Ints and floats are drawn (NaN and Infinity as gaps); anything else is listed."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def format_metric_line(name: str, value: Any, step: int | None = None, epoch: int | None = None) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError("metric name must be a non-empty string")
+    obj: dict[str, Any] = {"metric": name, "value": value}
+    for key, number in (("step", step), ("epoch", epoch)):
+        if number is not None:
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise TypeError(f"{key} must be an int, not {type(number).__name__}")
+            obj[key] = number
+    return json.dumps(obj, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays, tensors: anything with item() or tolist()
+    for attr in ("item", "tolist"):
+        method = getattr(value, attr, None)
+        if callable(method):
+            try:
+                return method()
+            except (TypeError, ValueError):
+                continue
+    return str(value)
+
+
+def log_metric(name: str, value: Any, step: int | None = None, epoch: int | None = None,
+               file: TextIO | None = None) -> None:
+    """Print one metric line; a job's metrics chart picks it up. Needs no server."""
+    out = file if file is not None else sys.stdout
+    # A leading newline would split a progress bar's line; the protocol takes the
+    # object at the end of the line, so it is written as is.
+    out.write(format_metric_line(name, value, step, epoch) + "\n")
+    out.flush()
+
+
+def finite_or_none(value: Any) -> Any:
+    """JSON for browsers has no NaN or Infinity: they travel as null (a gap)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
