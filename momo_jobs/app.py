@@ -1,0 +1,104 @@
+"""The jupyter_server extension: settings, the job service, the REST routes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Enum, Float, Integer, Unicode
+
+from .backends.local import LocalBackend
+from .handlers import routes
+from .service import JobService, Settings
+
+EVENT_SCHEMA = Path(__file__).parent / "event_schemas" / "job.yaml"
+EVENT_SCHEMA_ID = "urn:momo-jobs:events:job"
+
+# setting name → environment variable that wins over the config file
+ENV_SETTINGS = {
+    "gpus": "MOMO_JOBS_GPUS",
+    "cpu_slots": "MOMO_JOBS_CPU_SLOTS",
+    "stop_grace_seconds": "MOMO_JOBS_STOP_GRACE",
+    "data_dir": "MOMO_JOBS_DATA_DIR",
+    "backend": "MOMO_JOBS_BACKEND",
+    "ray_address": "MOMO_JOBS_RAY_ADDRESS",
+    "console_idle_seconds": "MOMO_JOBS_CONSOLE_IDLE",
+}
+
+
+class MomoJobsApp(ExtensionApp):
+    name = "momo_jobs"
+    description = "Run training scripts as background jobs on CPU or GPU."
+
+    gpus = Unicode(None, allow_none=True, config=True,
+                   help="GPU ids jobs may use, e.g. '0,1'; '' for none. Default: the GPUs NVML finds. Env: MOMO_JOBS_GPUS.")
+    cpu_slots = Integer(os.cpu_count() or 1, config=True,
+                        help="How many CPU and console jobs run at once. Default: the number of cores. Env: MOMO_JOBS_CPU_SLOTS.")
+    stop_grace_seconds = Float(10.0, config=True,
+                               help="Seconds between SIGTERM and SIGKILL when a job is stopped. Env: MOMO_JOBS_STOP_GRACE.")
+    data_dir = Unicode("", config=True,
+                       help="Where the job store and job folders live. Default: <jupyter data dir>/momo_jobs. Env: MOMO_JOBS_DATA_DIR.")
+    backend = Enum(["local", "ray"], "local", config=True,
+                   help="Where jobs run: 'local' processes or a 'ray' cluster. Env: MOMO_JOBS_BACKEND.")
+    ray_address = Unicode(None, allow_none=True, config=True,
+                          help="The Ray dashboard address for the ray backend, e.g. http://127.0.0.1:8265. Env: MOMO_JOBS_RAY_ADDRESS.")
+    console_idle_seconds = Float(3600.0, config=True,
+                                 help="A finished console job's idle kernel is shut down after this many seconds. Env: MOMO_JOBS_CONSOLE_IDLE.")
+
+    def _effective(self, name: str):
+        value = os.environ.get(ENV_SETTINGS[name])
+        if value is None:
+            return getattr(self, name)
+        trait = self.traits()[name]
+        try:
+            return trait.validate(self, trait.from_string(value))
+        except Exception as exc:
+            raise ValueError(f"{ENV_SETTINGS[name]}={value!r}: {exc}") from exc
+
+    def build_settings(self) -> Settings:
+        values = {name: self._effective(name) for name in ENV_SETTINGS}
+        values["data_dir"] = Path(values["data_dir"] or Path(jupyter_data_dir()) / "momo_jobs")
+        if values["cpu_slots"] < 1:
+            raise ValueError("cpu_slots must be at least 1")
+        return Settings(**values)
+
+    def build_backends(self, settings: Settings) -> dict:
+        backends = {"local": LocalBackend(settings, self.log)}
+        try:
+            from .backends.console import ConsoleBackend
+        except ImportError:
+            pass
+        else:
+            backends["console"] = ConsoleBackend(settings, self.log, self.serverapp)
+        if settings.backend == "ray":
+            from .backends.ray import RayBackend
+
+            backends["ray"] = RayBackend(settings, self.log)
+        return backends
+
+    def initialize_settings(self):
+        settings = self.build_settings()
+        logger = self.serverapp.event_logger
+        logger.register_event_schema(EVENT_SCHEMA)
+
+        def emit(action: str, job_id: str, job: dict | None) -> None:
+            logger.emit(schema_id=EVENT_SCHEMA_ID, data={
+                "action": action, "job_id": job_id, "status": job["status"] if job else None, "job": job,
+            })
+
+        self.service = JobService(settings, Path(self.serverapp.root_dir), self.build_backends(settings),
+                                  emit=emit, log=self.log)
+        self.settings["momo_jobs_service"] = self.service
+
+    def initialize_handlers(self):
+        self.handlers.extend(routes())
+
+    async def _start_jupyter_server_extension(self, serverapp):
+        await self.service.start()
+
+    async def stop_extension(self):
+        await self.service.close()
+
+
+main = launch_new_instance = MomoJobsApp.launch_instance

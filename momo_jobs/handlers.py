@@ -1,0 +1,204 @@
+"""REST handlers: parse and check the request, call the service, shape the answer.
+
+Every route is authenticated and authorized through jupyter_server; errors are
+JSON ``{"message": ...}`` with the status the service's error carries.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .errors import BadRequest, JobsError
+
+API = "/momo-jobs/api"
+MAX_BODY = 1 << 20
+STATUSES = ("queued", "running", "stopping", "completed", "failed", "stopped")
+
+
+class BaseHandler(APIHandler):
+    auth_resource = "momo_jobs"
+
+    @property
+    def service(self):
+        return self.settings["momo_jobs_service"]
+
+    async def prepare(self):
+        await super().prepare()
+        if len(self.request.body or b"") > MAX_BODY:
+            raise web.HTTPError(413, f"request body over {MAX_BODY} bytes")
+        await self.service.start()
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, JobsError) and not self._finished:
+            self.set_status(e.status)
+            self.finish(json.dumps({"message": e.message}))
+            return
+        super()._handle_request_exception(e)
+
+    def json_body(self):
+        try:
+            return json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+    def int_arg(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"{name} must be a whole number") from None
+        if not low <= value <= high:
+            raise BadRequest(f"{name} must be between {low} and {high}")
+        return value
+
+    def float_arg(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.get_query_argument(name, None)
+        try:
+            value = default if raw is None else float(raw)
+        except ValueError:
+            raise BadRequest(f"{name} must be a number") from None
+        if not low <= value <= high:
+            raise BadRequest(f"{name} must be between {low} and {high}")
+        return value
+
+    def reply(self, obj, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(obj, allow_nan=False))
+
+
+class JobsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        raw = self.get_query_argument("status", "")
+        statuses = [s for s in raw.split(",") if s]
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise BadRequest(f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}")
+        self.reply(self.service.list(statuses, self.int_arg("limit", 100, 1, 1000),
+                                     self.int_arg("offset", 0, 0, 1 << 40)))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.submit(self.json_body()), 201)
+
+
+class JobHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, job_id):
+        self.reply(self.service.get(job_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, job_id):
+        await self.service.delete(job_id)
+        self.set_status(204)
+        self.finish()
+
+
+class StopHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id):
+        self.reply(await self.service.stop(job_id), 202)
+
+
+class RerunHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id):
+        self.reply(await self.service.rerun(job_id), 201)
+
+
+class LogHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id):
+        if self.get_query_argument("format", "") == "raw":
+            await self._download(self.service.log_path(job_id), f"{job_id}.log")
+            return
+        self.reply(await self.service.read_log(
+            job_id, self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
+            self.float_arg("wait", 0.0, 0.0, 30.0)))
+
+    async def _download(self, path: Path, filename: str) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        if path.exists():
+            with open(path, "rb") as f:
+                while chunk := await asyncio.to_thread(f.read, 1 << 20):
+                    self.write(chunk)
+                    await self.flush()
+        self.finish()
+
+
+class MetricsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id):
+        if self.get_query_argument("format", "") == "csv":
+            self.set_header("Content-Type", "text/csv; charset=utf-8")
+            self.set_header("Content-Disposition", f'attachment; filename="{job_id}-metrics.csv"')
+            for chunk in self.service.metrics_csv(job_id):
+                self.write(chunk)
+                await self.flush()
+            self.finish()
+            return
+        x = self.get_query_argument("x", "time")
+        if x not in ("time", "step", "epoch"):
+            raise BadRequest("x must be time, step or epoch")
+        names = [n for n in self.get_query_argument("names", "").split(",") if n] or None
+        self.reply(self.service.metrics(job_id, x, names, self.int_arg("max_points", 2000, 10, 100_000)))
+
+
+class ResultsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, job_id):
+        self.reply(self.service.results(job_id))
+
+
+class ExportHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.export(self.json_body()), 201)
+
+
+class ResourcesHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply(self.service.resources())
+
+
+class ExamplesHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.prepare_example(self.json_body()), 201)
+
+
+def routes() -> list[tuple]:
+    job = r"/jobs/(?P<job_id>[^/]+)"
+    return [(API + path, handler) for path, handler in [
+        (r"/jobs", JobsHandler),
+        (job, JobHandler),
+        (job + r"/stop", StopHandler),
+        (job + r"/rerun", RerunHandler),
+        (job + r"/log", LogHandler),
+        (job + r"/metrics", MetricsHandler),
+        (job + r"/results", ResultsHandler),
+        (r"/export", ExportHandler),
+        (r"/resources", ResourcesHandler),
+        (r"/examples", ExamplesHandler),
+    ]]

@@ -1,0 +1,88 @@
+import asyncio
+import json
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+FINAL = ("completed", "failed", "stopped")
+
+
+@pytest.fixture(autouse=True)
+def _no_momo_env(monkeypatch):
+    """Settings come from each test's config, not from the caller's environment."""
+    for key in list(os.environ):
+        if key.startswith("MOMO_JOBS_") or key in ("MOMO_JOB_ID", "MOMO_RESULTS_DIR"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def momo_config():
+    """MomoJobsApp settings for the test's server; override in a module or with indirect parametrize."""
+    return {"gpus": "", "cpu_slots": 2, "stop_grace_seconds": 2.0}
+
+
+@pytest.fixture
+def jp_server_config(momo_config, request):
+    config = dict(momo_config)
+    if hasattr(request, "param"):
+        config.update(request.param)
+    return {"ServerApp": {"jpserver_extensions": {"momo_jobs": True}}, "MomoJobsApp": config}
+
+
+@pytest.fixture
+def jobs_api(jp_fetch, jp_serverapp):
+    """``await jobs_api(method, path, body=None, params=None)`` → (status, json or text)."""
+
+    async def call(method, path, body=None, params=None, headers=None):
+        kwargs = {"method": method, "raise_error": False}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        elif method in ("POST", "PUT"):
+            kwargs["body"] = b""
+            kwargs["allow_nonstandard_methods"] = True
+        if params:
+            kwargs["params"] = params
+        if headers:
+            kwargs["headers"] = headers
+        response = await jp_fetch("momo-jobs", "api", *path.strip("/").split("/"), **kwargs)
+        text = response.body.decode() if response.body else ""
+        try:
+            return response.code, json.loads(text) if text else None
+        except ValueError:
+            return response.code, text
+
+    return call
+
+
+async def wait_for_job(jobs_api, job_id, timeout=60, statuses=FINAL):
+    deadline = time.monotonic() + timeout
+    while True:
+        code, job = await jobs_api("GET", f"jobs/{job_id}")
+        assert code == 200, job
+        if job["status"] in statuses:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def write_script(jp_root_dir):
+    """``write_script("dir/train.py", source)`` → the path relative to the server root."""
+
+    def write(rel, source):
+        path = Path(jp_root_dir) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+        return rel
+
+    return write
+
+
+PYTHON = sys.executable
