@@ -68,6 +68,7 @@ class RunSpec:
     gpus: int = 0
     gpu_ids: list[str] = field(default_factory=list)
     stop_grace: float = 10.0
+    kernel: str | None = None  # the kernelspec a console job runs in (None: the server's default)
 
     @property
     def folder(self) -> Path:

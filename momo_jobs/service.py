@@ -88,6 +88,8 @@ class JobService:
         self._last_alive_check: dict[str, float] = {}
         self._monitor: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
+        for backend in backends.values():
+            backend.on_change = self._on_backend_change
 
     # life of the service
 
@@ -453,7 +455,7 @@ class JobService:
         script, *args = job["args"]
         return RunSpec(job_id=job["id"], job_dir=str(folder), argv=[job["interpreter"], str(folder / SNAPSHOT / script), *args],
                        cwd=str(cwd), env=env, resource=job["resource"], gpus=job["gpus"], gpu_ids=gpu_ids,
-                       stop_grace=self.settings.stop_grace_seconds)
+                       stop_grace=self.settings.stop_grace_seconds, kernel=job.get("kernel"))
 
     async def schedule(self) -> None:
         async with self._schedule_lock:
@@ -495,6 +497,12 @@ class JobService:
             self._finish(self.store.get_job(job["id"]), ExitRecord(exit_code=None, reason=f"could not start: {exc}"))
             return
         self._notify(job["id"])
+
+    def _on_backend_change(self, job_id: str, fields: dict) -> None:
+        if fields and self.store.get_job(job_id) is not None:
+            self.store.update_job(job_id, **fields)
+            self._notify(job_id)
+        asyncio.ensure_future(self.schedule())
 
     def _notify(self, job_id: str) -> None:
         job = self.store.get_job(job_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..jobfiles import RunSpec
 
@@ -32,6 +33,11 @@ class Backend(ABC):
     the metrics and, once the job is over, ``exit.json``; the service reads them."""
 
     name: str = "base"
+
+    # Set by the service: ``on_change(job_id, fields)`` records fields of a job
+    # (a console job's kernel_id), tells the clients, and looks at the queue again,
+    # e.g. after a backend freed a CPU slot on its own.
+    on_change: Callable[[str, dict], None] = staticmethod(lambda job_id, fields: None)
 
     def __init__(self, settings, log: logging.Logger | None = None):
         self.settings = settings
