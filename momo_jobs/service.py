@@ -48,16 +48,23 @@ class Settings:
     poll_interval: float = 0.1
 
 
-def _utf8_complete(data: bytes) -> int:
-    """How many leading bytes of ``data`` end on a whole UTF-8 character."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
+def _utf8_length(lead: int) -> int:
+    return 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+def _whole_characters(data: bytes, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``data`` ending on a whole UTF-8 character; at
+    least one character when ``data`` holds one, however small the limit."""
+    head = data[:limit]
+    for back in range(1, min(4, len(head)) + 1):
+        byte = head[-back]
         if byte < 0x80:
-            return len(data)
-        if byte >= 0xC0:  # lead byte of a sequence of `need` bytes
-            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return len(data) if back >= need else len(data) - back
-    return len(data)
+            break
+        if byte >= 0xC0:
+            if back < _utf8_length(byte):
+                head = head[:-back]
+            break
+    return head or data[:_utf8_length(data[0])] if data else head
 
 
 def _sanitize(value: Any) -> Any:
@@ -339,9 +346,7 @@ class JobService:
         if size > offset:
             with open(path, "rb") as f:
                 f.seek(offset)
-                data = f.read(limit)
-            if len(data) == limit:
-                data = data[:_utf8_complete(data)] or data
+                data = _whole_characters(f.read(limit + 3), limit)
         next_offset = offset + len(data)
         return {"text": data.decode("utf-8", "replace"), "offset": offset, "next_offset": next_offset,
                 "eof": finished and next_offset >= size}

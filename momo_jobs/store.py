@@ -219,7 +219,7 @@ class Store:
 
     def _downsampled(self, base: str, xcol: str, series_id: int, lo: float, hi: float, buckets: int) -> list:
         width = (hi - lo) / buckets or 1.0
-        bucket = f"CAST(({xcol} - {lo!r}) / {width!r} AS INTEGER)"
+        bucket = f"MIN(CAST(({xcol} - {lo!r}) / {width!r} AS INTEGER), {buckets - 1})"
         picked: dict[tuple, tuple] = {}
         for agg in ("MIN", "MAX"):
             # SQLite gives the bare column x from the row holding the MIN/MAX.

@@ -85,4 +85,21 @@ def write_script(jp_root_dir):
     return write
 
 
-PYTHON = sys.executable
+
+
+
+@pytest.fixture
+def server_process(tmp_path):
+    """A started ``jupyter server`` subprocess (see server_process.py); stopped afterwards."""
+    from server_process import ServerProcess
+
+    servers = []
+
+    def start(env=None):
+        server = ServerProcess(tmp_path / f"server{len(servers)}", env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,546 @@
+"""Ray backend: jobs run on a Ray cluster through Ray's Job Submission API.
+
+momo-jobs keeps its own FIFO queue in front of Ray and submits a job only when
+the cluster has room for it (Ray's PENDING gives up after a while and keeps no
+order). The job id is Ray's submission id, so a retried submit never runs a job
+twice. Ray writes a job's output to a file on the node that runs it; a task per
+job copies it into the job folder through ``LogRecorder`` as it arrives and
+writes ``exit.json`` once Ray reports the job over. After a server restart the
+copy resumes where the job's ``output.log`` ends.
+
+Ray's log API has no byte offsets: it returns the whole log, or a websocket that
+streams it from the start. A small log is polled whole (quick to show a new
+line); past ``POLL_LIMIT`` the websocket takes over. Either way the first
+``output.log``-size bytes are skipped, which is what makes a resumed copy exact.
+Ray reads the log as text with universal newlines, so a lone ``\\r`` (progress
+bars) arrives as ``\\n``.
+
+Ray is imported only when this backend is used (the ``momo-jobs[ray]`` extra).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..jobfiles import SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
+from .base import Backend, GpuInfo, Inventory, LaunchError
+
+TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+# A log polled whole while it is shorter than this (characters); streamed after.
+POLL_LIMIT = 1 << 20
+POLL_MIN = 0.1  # seconds between polls while output flows
+POLL_MAX = 1.0  # ... and at most, when it doesn't
+STATUS_EVERY = 1.0
+RESOURCES_EVERY = 2.0
+RETRY_MAX = 10.0
+HTTP_TIMEOUT = 30.0
+SUBMIT_TIMEOUT = 600.0  # a working dir is zipped and uploaded first
+# How long a yes from has_room holds the resources for the launch that follows.
+RESERVATION_TTL = 10.0
+# Ray's driver log starts with its own lines (runtime env setup), then this one.
+ENTRYPOINT_MARKER = "Running entrypoint for job {job_id}: {entrypoint}\n"
+# Without the marker in the log's first this-many characters, the whole log is the job's.
+MARKER_SEARCH_LIMIT = 256 << 10
+
+_USAGE_TEXT = re.compile(r"([\d.]+)\s*/\s*([\d.]+)\s+(CPU|GPU)\b")
+
+
+class RayUnavailable(Exception):
+    """The cluster could not be asked (unreachable, timed out, or an unexpected answer)."""
+
+
+@dataclass
+class _Cluster:
+    """One look at the cluster's resources."""
+
+    total_cpu: float
+    avail_cpu: float
+    total_gpu: float
+    avail_gpu: float
+    gpus: list[GpuInfo]
+    time: float | None  # when Ray measured the usage (Ray's clock, unix seconds)
+
+
+@dataclass
+class _Job:
+    run: RunSpec
+    entrypoint: str
+    cpus: float
+    gpus: float
+    start_ms: int | None = None  # Ray's clock
+    end_ms: int | None = None
+    task: asyncio.Task | None = None
+
+
+@dataclass
+class _Reservation:
+    cpus: float
+    gpus: float
+    at: float = field(default_factory=time.monotonic)
+
+
+class _LogCursor:
+    """Turns Ray's driver log, read from its start, into what output.log lacks.
+
+    Ray's own preamble (up to the entrypoint line) is dropped; then the first
+    ``recorded`` bytes, already in output.log, are skipped.
+    """
+
+    def __init__(self, marker: str, recorded: int):
+        self.marker = marker
+        self.skip = recorded
+        self.head: str | None = ""  # None once past the preamble
+
+    def feed(self, text: str, final: bool = False) -> bytes:
+        if self.head is not None:
+            self.head += text
+            i = self.head.find(self.marker)
+            if i >= 0:
+                text = self.head[i + len(self.marker):]
+            elif final or len(self.head) > MARKER_SEARCH_LIMIT:
+                text = self.head  # no preamble found: keep it all
+            else:
+                return b""
+            self.head = None
+        data = text.encode("utf-8", "replace")
+        if self.skip:
+            n = min(self.skip, len(data))
+            data = data[n:]
+            self.skip -= n
+        return data
+
+
+def entrypoint_for(run: RunSpec) -> tuple[str, str]:
+    """The working dir that travels to the cluster, and the command run there."""
+    script = Path(run.argv[1])
+    snapshot = run.folder / SNAPSHOT
+    working_dir = snapshot if snapshot in script.parents else script.parent
+    rel = script.relative_to(working_dir).as_posix()
+    # The cluster's Python: the interpreter path of this server means nothing there.
+    return str(working_dir), shlex.join(["python", rel, *run.argv[2:]])
+
+
+def ray_env(run: RunSpec) -> dict[str, str]:
+    env = {k: str(v) for k, v in run.env.items()}
+    env["PYTHONUNBUFFERED"] = "1"
+    if run.gpus:
+        env.pop("CUDA_VISIBLE_DEVICES", None)  # Ray sets it to the GPUs it assigns
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    # Ray's supervisor reads its stop grace period from its environment.
+    env["RAY_JOB_STOP_WAIT_TIME_S"] = str(max(1, math.ceil(run.stop_grace)))
+    return env
+
+
+def launch_error(exc: BaseException) -> LaunchError:
+    text = str(exc)
+    if "exceeds the maximum size" in text:
+        m = re.search(r"Package size \(([^)]*)\) exceeds the maximum size of ([\d.]+\s*\w+)", text)
+        size = f" ({m.group(1)}, over Ray's limit of {m.group(2)})" if m else " (over Ray's size limit)"
+        return LaunchError(f"the job's working dir is too big to send to the Ray cluster{size}; "
+                           "keep data files out of the script's folder and load them from shared storage")
+    return LaunchError(f"the Ray cluster refused the job: {_first_line(text)}")
+
+
+def _first_line(text: str, limit: int = 500) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    # Ray's errors put a server traceback first and the actual error last.
+    line = next((l for l in reversed(lines) if not l.startswith(("File ", "^", "raise ", "Traceback"))), "")
+    return line[:limit]
+
+
+def exit_record(info: dict) -> ExitRecord:
+    status = info.get("status")
+    end = info.get("end_time")
+    finished = iso_from_unix(end / 1000) if end else None
+    extra = {"finished_at": finished} if finished else {}
+    if status == "SUCCEEDED":
+        return ExitRecord(exit_code=0, **extra)
+    if status == "STOPPED":
+        return ExitRecord(exit_code=None, stopped=True, **extra)
+    code = info.get("driver_exit_code")
+    signal_name = None
+    if isinstance(code, int) and code < 0:
+        import signal
+
+        try:
+            signal_name = signal.Signals(-code).name
+        except ValueError:
+            signal_name = f"signal {-code}"
+    # Ray's message ends with the log's last lines, which output.log already has.
+    message = (info.get("message") or "").split(", last available logs", 1)[0].strip()
+    return ExitRecord(exit_code=code, signal=signal_name, reason=message or f"Ray reports the job {status}", **extra)
+
+
+def parse_usage(status: dict) -> tuple[dict[str, tuple[float, float]], float | None]:
+    """``{"CPU": (used, total), "GPU": ...}`` and the time of the measurement, from
+    the dashboard's /api/cluster_status answer."""
+    data = status.get("data") or {}
+    cluster = data.get("clusterStatus")
+    if isinstance(cluster, dict):
+        usage = (cluster.get("loadMetricsReport") or {}).get("usage")
+        if isinstance(usage, dict) and "CPU" in usage:
+            return ({k: (float(v[0]), float(v[1])) for k, v in usage.items() if k in ("CPU", "GPU")},
+                    cluster.get("time"))
+    text = data.get("autoscalingStatus") or (cluster if isinstance(cluster, str) else "") or ""
+    found = {kind: (float(used), float(total)) for used, total, kind in _USAGE_TEXT.findall(text)}
+    return found, None
+
+
+def cluster_gpus(nodes: list[dict]) -> list[GpuInfo]:
+    alive = [n for n in nodes if n.get("state", "ALIVE") == "ALIVE"]
+    alive.sort(key=lambda n: (not n.get("is_head_node"), n.get("node_ip") or "", n.get("node_id") or ""))
+    gpus: list[GpuInfo] = []
+    for node in alive:
+        resources = node.get("resources_total") or {}
+        kind = next((k.split(":", 1)[1] for k in resources if k.startswith("accelerator_type:")), "GPU")
+        where = node.get("node_name") or node.get("node_ip") or "?"
+        for _ in range(int(resources.get("GPU", 0))):
+            gpus.append(GpuInfo(index=str(len(gpus)), name=f"{kind} on {where}"))
+    return gpus
+
+
+class RayBackend(Backend):
+    name = "ray"
+
+    def __init__(self, settings, log=None):
+        super().__init__(settings, log)
+        self.address: str | None = getattr(settings, "ray_address", None) or None
+        self._client = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="momo-ray")
+        self._jobs: dict[str, _Job] = {}
+        self._cluster: _Cluster | None = None
+        self._reservations: list[_Reservation] = []
+        self._refresher: asyncio.Task | None = None
+        self._closed = False
+
+    # talking to Ray (blocking calls, each in the backend's own threads)
+
+    async def _call(self, fn: Callable, *args, timeout: float = HTTP_TIMEOUT + 5) -> Any:
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self._pool, fn, *args), timeout)
+
+    def _connect(self):
+        if self._client is None:
+            try:
+                from ray.job_submission import JobSubmissionClient
+            except ImportError as exc:
+                raise RayUnavailable("the ray backend needs Ray: pip install 'momo-jobs[ray]'") from exc
+            try:
+                self._client = JobSubmissionClient(self.address)
+            except Exception as exc:
+                raise RayUnavailable(f"could not reach the Ray cluster at {self.address or '(RAY_ADDRESS)'}: "
+                                     f"{_first_line(str(exc))}") from exc
+        return self._client
+
+    def _get(self, path: str, missing_ok: bool = False) -> Any:
+        client = self._connect()
+        try:
+            r = client._do_request("GET", path, timeout=HTTP_TIMEOUT)
+        except Exception as exc:
+            raise RayUnavailable(f"{path}: {exc}") from exc
+        if missing_ok and r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise RayUnavailable(f"{path}: HTTP {r.status_code}: {_first_line(r.text)}")
+        try:
+            return r.json()
+        except ValueError as exc:
+            raise RayUnavailable(f"{path}: not JSON") from exc
+
+    async def _info(self, job_id: str) -> dict | None:
+        """Ray's record of a job, None if Ray doesn't know it."""
+        return await self._call(self._get, f"/api/jobs/{job_id}", True)
+
+    async def _logs(self, job_id: str) -> str:
+        answer = await self._call(self._get, f"/api/jobs/{job_id}/logs")
+        return answer.get("logs") or ""
+
+    def _submit(self, run: RunSpec, job: _Job) -> None:
+        working_dir, _ = entrypoint_for(run)
+        kwargs: dict[str, Any] = dict(
+            entrypoint=job.entrypoint, submission_id=run.job_id,
+            runtime_env={"working_dir": working_dir, "env_vars": ray_env(run)},
+            metadata={"submitted_by": "momo-jobs"},
+            entrypoint_num_cpus=job.cpus,
+        )
+        if job.gpus:
+            kwargs["entrypoint_num_gpus"] = job.gpus
+        self._connect().submit_job(**kwargs)
+
+    def _refresh_cluster(self) -> _Cluster:
+        usage, measured = parse_usage(self._get("/api/cluster_status"))
+        try:
+            answer = self._get("/api/v0/nodes?limit=10000&detail=false")
+            nodes = ((answer.get("data") or {}).get("result") or {}).get("result") or []
+        except RayUnavailable:
+            nodes = []
+        gpus = cluster_gpus(nodes)
+        used_cpu, total_cpu = usage.get("CPU", (0.0, 0.0))
+        used_gpu, total_gpu = usage.get("GPU", (0.0, float(len(gpus))))
+        if not gpus and total_gpu:
+            gpus = [GpuInfo(index=str(i), name="GPU") for i in range(int(total_gpu))]
+        return _Cluster(total_cpu=total_cpu, avail_cpu=total_cpu - used_cpu, total_gpu=total_gpu,
+                        avail_gpu=total_gpu - used_gpu, gpus=gpus, time=measured)
+
+    # the service's side
+
+    async def start(self) -> None:
+        try:
+            self._cluster = await self._call(self._refresh_cluster, timeout=2 * HTTP_TIMEOUT)
+        except (RayUnavailable, asyncio.TimeoutError) as exc:
+            self.log.warning("momo-jobs: the Ray cluster does not answer yet: %s", exc)
+        self._refresher = asyncio.create_task(self._refresh_loop())
+
+    async def _refresh_loop(self) -> None:
+        failures = 0
+        while True:
+            await asyncio.sleep(RESOURCES_EVERY if not failures else min(RETRY_MAX, RESOURCES_EVERY * 2 ** failures))
+            try:
+                self._cluster = await self._call(self._refresh_cluster, timeout=2 * HTTP_TIMEOUT)
+                self._forget_ended()
+                if failures:
+                    self.log.info("momo-jobs: the Ray cluster answers again")
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failures:
+                    self.log.warning("momo-jobs: could not read the Ray cluster's resources: %s", exc)
+                failures += 1
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [t for t in ([self._refresher] + [j.task for j in self._jobs.values()]) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def inventory(self) -> Inventory:
+        cluster = self._cluster
+        if cluster is None:
+            return Inventory(gpus=[], cpu_slots=0)
+        return Inventory(gpus=list(cluster.gpus), cpu_slots=int(cluster.total_cpu))
+
+    def _forget_ended(self) -> None:
+        cluster = self._cluster
+        if cluster is None or cluster.time is None:
+            return
+        for job_id, job in list(self._jobs.items()):
+            if job.end_ms is not None and job.end_ms / 1000 < cluster.time and (job.task is None or job.task.done()):
+                del self._jobs[job_id]
+
+    def _free(self) -> tuple[float, float]:
+        """The cluster's free CPUs and GPUs, as of its last measurement corrected
+        for what our own jobs took or gave back since."""
+        cluster = self._cluster
+        cpu, gpu = cluster.avail_cpu, cluster.avail_gpu
+        measured = cluster.time
+        for job in self._jobs.values():
+            if job.end_ms is not None:
+                if measured is not None and job.end_ms / 1000 > measured and (job.start_ms or 0) / 1000 <= measured:
+                    cpu += job.cpus
+                    gpu += job.gpus
+            elif measured is None or job.start_ms is None or job.start_ms / 1000 > measured:
+                cpu -= job.cpus
+                gpu -= job.gpus
+        now = time.monotonic()
+        self._reservations = [r for r in self._reservations if now - r.at < RESERVATION_TTL]
+        for r in self._reservations:
+            cpu -= r.cpus
+            gpu -= r.gpus
+        return cpu, gpu
+
+    def has_room(self, resource: str, gpus: int) -> bool:
+        if self._cluster is None:
+            return False
+        need_gpu = gpus if resource == "gpu" else 0
+        cpu, gpu = self._free()
+        if cpu < 1 - 1e-6 or gpu < need_gpu - 1e-6:
+            return False
+        self._reservations.append(_Reservation(cpus=1, gpus=need_gpu))
+        return True
+
+    def _take_reservation(self, gpus: float) -> None:
+        for r in self._reservations:
+            if r.gpus == gpus:
+                self._reservations.remove(r)
+                return
+
+    async def launch(self, run: RunSpec) -> None:
+        _, entrypoint = entrypoint_for(run)
+        job = _Job(run=run, entrypoint=entrypoint, cpus=1, gpus=run.gpus if run.resource == "gpu" else 0)
+        try:
+            await self._call(self._submit, run, job, timeout=SUBMIT_TIMEOUT)
+        except RayUnavailable as exc:
+            raise LaunchError(str(exc)) from exc
+        except Exception as exc:
+            if "already exists" not in str(exc) and not await self._exists_after_error(run.job_id):
+                if isinstance(exc, asyncio.TimeoutError):
+                    raise LaunchError("the Ray cluster did not answer the submission in time") from exc
+                raise launch_error(exc) from exc
+            # Submitted before (a retry, or an answer lost on the way): it runs once.
+        self._take_reservation(job.gpus)
+        self._follow(job)
+
+    async def _exists_after_error(self, job_id: str) -> bool:
+        try:
+            return await self._info(job_id) is not None
+        except Exception:
+            return False
+
+    async def stop(self, run: RunSpec) -> None:
+        def stop():
+            r = self._connect()._do_request("POST", f"/api/jobs/{run.job_id}/stop", timeout=HTTP_TIMEOUT)
+            if r.status_code not in (200, 404):
+                raise RayUnavailable(f"stopping {run.job_id}: HTTP {r.status_code}: {_first_line(r.text)}")
+
+        await self._call(stop)
+
+    async def is_alive(self, run: RunSpec) -> bool:
+        job = self._jobs.get(run.job_id)
+        if job is not None and job.task is not None and not job.task.done():
+            return True  # the copy writes exit.json once Ray reports the end
+        try:
+            info = await self._info(run.job_id)
+        except Exception:
+            return True  # can't tell: the cluster may be back in a moment
+        return info is not None and info.get("status") not in TERMINAL
+
+    async def reattach(self, run: RunSpec) -> bool:
+        try:
+            info = await self._info(run.job_id)
+        except Exception as exc:
+            # The cluster may come back: keep following, the copy retries meanwhile.
+            self.log.warning("momo-jobs: Ray does not answer about job %s yet: %s", run.job_id, exc)
+            info = {}
+        if info is None:
+            return False
+        _, entrypoint = entrypoint_for(run)
+        job = _Job(run=run, entrypoint=info.get("entrypoint") or entrypoint, cpus=1,
+                   gpus=run.gpus if run.resource == "gpu" else 0, start_ms=info.get("start_time"))
+        self._follow(job)
+        if info.get("status") in TERMINAL:
+            await asyncio.shield(job.task)  # it ended while the server was down: record the rest now
+            return False
+        return True
+
+    # following a job
+
+    def _follow(self, job: _Job) -> None:
+        old = self._jobs.get(job.run.job_id)
+        if old is not None and old.task is not None and not old.task.done():
+            return
+        self._jobs[job.run.job_id] = job
+        job.task = asyncio.create_task(self._copy(job), name=f"momo-ray-{job.run.job_id}")
+
+    async def _copy(self, job: _Job) -> None:
+        """Copies the job's log from Ray into output.log until Ray reports the end,
+        then writes exit.json. Retries while Ray can't be reached."""
+        run = job.run
+        recorder = LogRecorder(run.folder)
+        failures = 0
+        try:
+            while True:
+                try:
+                    if recorder.size < POLL_LIMIT:
+                        info = await self._poll(job, recorder)
+                    else:
+                        info = await self._stream(job, recorder)
+                    if info is not None:
+                        break
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failures += 1
+                    if failures == 1 or failures % 30 == 0:
+                        self.log.warning("momo-jobs: following Ray job %s: %s", run.job_id, exc)
+                    await asyncio.sleep(min(RETRY_MAX, 0.5 * 2 ** min(failures, 5)))
+        finally:
+            recorder.close()
+        if info.get("status") is None:
+            record = ExitRecord(exit_code=None, reason="the Ray cluster no longer knows this job "
+                                                       "(was it restarted?)")
+        else:
+            record = exit_record(info)
+            job.end_ms = info.get("end_time") or int(time.time() * 1000)
+        record.save(run.folder)
+
+    def _marker(self, job: _Job) -> str:
+        return ENTRYPOINT_MARKER.format(job_id=job.run.job_id, entrypoint=job.entrypoint)
+
+    def _note(self, job: _Job, info: dict) -> None:
+        job.start_ms = info.get("start_time") or job.start_ms
+        if info.get("entrypoint"):
+            job.entrypoint = info["entrypoint"]
+
+    async def _poll(self, job: _Job, recorder: LogRecorder) -> dict | None:
+        """Polls the whole log while it is small. Returns Ray's final record of the
+        job once everything is copied, None to go on by streaming."""
+        job_id = job.run.job_id
+        interval = POLL_MIN
+        checked = 0.0
+        while True:
+            info = None
+            if time.monotonic() - checked >= max(STATUS_EVERY, interval):
+                # The status is read before the log: a job seen over has its whole log.
+                info = await self._info(job_id)
+                checked = time.monotonic()
+                if info is None:
+                    return {}
+                self._note(job, info)
+            text = await self._logs(job_id)
+            over = info is not None and info.get("status") in TERMINAL
+            data = _LogCursor(self._marker(job), recorder.size).feed(text, final=over)
+            recorder.write(data)
+            if over:
+                return info
+            if len(text) >= POLL_LIMIT:
+                return None
+            interval = POLL_MIN if data else min(POLL_MAX, interval * 1.5)
+            await asyncio.sleep(interval)
+
+    async def _stream(self, job: _Job, recorder: LogRecorder) -> dict | None:
+        """Follows the log through Ray's websocket. Returns Ray's final record of the
+        job once everything is copied, None to try again."""
+        job_id = job.run.job_id
+        cursor = _LogCursor(self._marker(job), recorder.size)
+        client = await self._call(self._connect)
+
+        async def tail() -> None:
+            async for text in client.tail_job_logs(job_id):
+                recorder.write(cursor.feed(text))
+
+        streaming = asyncio.create_task(tail())
+        try:
+            over_since = None
+            while True:
+                done, _ = await asyncio.wait({streaming}, timeout=5.0)
+                info = await self._info(job_id)
+                if info is None:
+                    return {}
+                self._note(job, info)
+                over = info.get("status") in TERMINAL
+                if done:
+                    streaming.result()  # raises if the stream broke
+                    if not over:
+                        return None
+                    recorder.write(cursor.feed("", final=True))
+                    return info
+                if over:
+                    # Ray ends the stream about a second after the job; a stuck one is started over.
+                    over_since = over_since or time.monotonic()
+                    if time.monotonic() - over_since > 15:
+                        return None
+        finally:
+            streaming.cancel()
+            await asyncio.gather(streaming, return_exceptions=True)

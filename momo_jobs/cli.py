@@ -1,0 +1,183 @@
+"""``momo-jobs``: the command line over the REST API (client.py)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .client import ClientError, JobsClient
+
+LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
+
+
+def _split_script_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="momo-jobs", description="Run training scripts as background jobs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("submit", help="submit a script or notebook as a job (script arguments after --)")
+    p.add_argument("script")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--gpu", nargs="?", type=int, const=1, metavar="N", help="run on N GPUs (default 1)")
+    kind.add_argument("--cpu", action="store_true", help="run on a CPU slot (the default)")
+    kind.add_argument("--console", action="store_true", help="run in a notebook console kernel")
+    p.add_argument("--name")
+    p.add_argument("--kernel", help="run with the Python of this Jupyter kernel")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--follow", action="store_true", help="stream the log; exit with the job's exit code")
+
+    p = sub.add_parser("list", help="list jobs, newest first")
+    p.add_argument("--status", help="e.g. queued,running")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+
+    for name, text in (("show", "show a job"), ("stop", "stop a job"), ("delete", "delete a finished job")):
+        sub.add_parser(name, help=text).add_argument("id")
+    p = sub.add_parser("rerun", help="run a job again from its snapshot")
+    p.add_argument("id")
+    p.add_argument("--follow", action="store_true")
+
+    p = sub.add_parser("logs", help="print a job's log")
+    p.add_argument("id")
+    p.add_argument("--follow", "-f", action="store_true")
+
+    p = sub.add_parser("metrics", help="print a job's metric points")
+    p.add_argument("id")
+    p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
+    p.add_argument("--csv", action="store_true", help="every point as CSV")
+    p.add_argument("names", nargs="*")
+
+    p = sub.add_parser("export", help="export a notebook to a .py beside it")
+    p.add_argument("notebook")
+    p.add_argument("--overwrite", action="store_true")
+
+    sub.add_parser("resources", help="GPUs, CPU slots and queues")
+
+    p = sub.add_parser("example", help="copy an example (mnist) into a folder and prepare its data")
+    p.add_argument("name", choices=("mnist",))
+    p.add_argument("dir", type=Path)
+
+    sub.add_parser("serve", help="start a headless Jupyter server with momo-jobs (server options after --)")
+    return parser
+
+
+def _print_job(job: dict) -> None:
+    for key, value in job.items():
+        print(f"{key:>15}: {value if value is not None else ''}")
+
+
+def _follow(client: JobsClient, job: dict) -> int:
+    print(f"job {job['id']} ({job['name']}) {job['status']}", file=sys.stderr)
+    job = client.follow(job["id"], sys.stdout)
+    print(f"job {job['id']} {job['status']}" + (f": {job['reason']}" if job.get("reason") else ""), file=sys.stderr)
+    if job["status"] == "completed":
+        return 0
+    return job["exit_code"] if isinstance(job["exit_code"], int) and job["exit_code"] > 0 else 1
+
+
+def _print_metrics(data: dict) -> None:
+    for series in data["series"]:
+        print(f"# {series['name']} ({series['count']} points, x = {data['x']})")
+        for x, y in zip(series["x"], series["y"]):
+            print(f"{x}\t{y}")
+    for point in data.get("other", []):
+        print(f"# {point['name']} at {point['time']:.3f} s: {json.dumps(point['value'])}")
+
+
+def _env_pairs(pairs: list[str]) -> dict:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ClientError(f"--env takes KEY=VALUE, not {pair!r}")
+        env[key] = value
+    return env
+
+
+def run(argv: list[str]) -> int:
+    own, rest = _split_script_args(argv)
+    args = _parser().parse_args(own)
+    if args.command == "serve":
+        from .app import MomoJobsApp
+
+        MomoJobsApp.launch_instance(argv=rest)
+        return 0
+    if args.command == "example":
+        from .examples import prepare_example
+
+        notebook = prepare_example(args.name, args.dir.resolve())
+        print(f"ready: open {notebook} in JupyterLab")
+        return 0
+    client = JobsClient.discover()
+    if args.command == "submit":
+        resource = "gpu" if args.gpu is not None else "console" if args.console else "cpu"
+        job = client.submit(args.script, resource=resource, gpus=args.gpu, name=args.name, args=rest,
+                            env=_env_pairs(args.env) or None, kernel=args.kernel)
+        if args.follow:
+            return _follow(client, job)
+        print(job["id"])
+        if job["status"] == "queued" and job.get("queue_position"):
+            print(f"queued at position {job['queue_position']}", file=sys.stderr)
+    elif args.command == "list":
+        page = client.list(args.status, args.limit)
+        if args.json:
+            print(json.dumps(page, indent=2))
+        else:
+            print("\t".join(c.upper() for c in LIST_COLUMNS))
+            for job in page["jobs"]:
+                print("\t".join(",".join(v) if isinstance(v, list) else str(v or "") for v in (job[c] for c in LIST_COLUMNS)))
+    elif args.command == "show":
+        _print_job(client.get(args.id))
+    elif args.command == "stop":
+        print(client.stop(args.id)["status"])
+    elif args.command == "delete":
+        client.delete(args.id)
+    elif args.command == "rerun":
+        job = client.rerun(args.id)
+        if args.follow:
+            return _follow(client, job)
+        print(job["id"])
+    elif args.command == "logs":
+        if args.follow:
+            return _follow(client, client.get(args.id))
+        offset = 0
+        while True:
+            chunk = client.log(args.id, offset, 1 << 20)
+            sys.stdout.write(chunk["text"])
+            if chunk["next_offset"] == offset:
+                break
+            offset = chunk["next_offset"]
+    elif args.command == "metrics":
+        if args.csv:
+            sys.stdout.write(client.metrics_csv(args.id))
+        else:
+            _print_metrics(client.metrics(args.id, args.x, args.names, max_points=100_000))
+    elif args.command == "export":
+        print(client.export(args.notebook, args.overwrite)["path"])
+    elif args.command == "resources":
+        print(json.dumps(client.resources(), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except ClientError as exc:
+        print(f"momo-jobs: {exc.message}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"momo-jobs: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
