@@ -1,0 +1,381 @@
+/**
+ * The one client of the momo-jobs REST API (DESIGN §3).
+ *
+ * Everything the frontend asks the server goes through `JobsClient`; it knows
+ * the routes and the shapes of the answers, and nothing about widgets.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** The route prefix of the server extension. */
+export const API_PATH = 'momo-jobs/api';
+
+/** The id of the jupyter_server event schema for job changes. */
+export const EVENT_SCHEMA = 'urn:momo-jobs:events:job';
+
+export type JobStatus =
+  'queued' | 'running' | 'stopping' | 'completed' | 'failed' | 'stopped';
+
+export type Resource = 'cpu' | 'gpu' | 'console';
+
+/** Statuses after which a job never changes again. */
+export const FINAL_STATUSES: ReadonlyArray<JobStatus> = [
+  'completed',
+  'failed',
+  'stopped'
+];
+
+export function isFinal(status: JobStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export interface IJob {
+  id: string;
+  name: string;
+  script: string;
+  resource: Resource;
+  gpus: number;
+  gpu_ids: string[];
+  status: JobStatus;
+  queue_position: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  reason: string | null;
+  backend: string;
+  args: string[];
+  kernel: string | null;
+  kernel_id: string | null;
+  results_dir: string;
+}
+
+export interface IJobList {
+  jobs: IJob[];
+  total: number;
+}
+
+export interface ISubmitRequest {
+  script: string;
+  resource: Resource;
+  gpus?: number;
+  name?: string;
+  args?: string[];
+  env?: { [key: string]: string };
+  kernel?: string;
+}
+
+export interface ILogChunk {
+  text: string;
+  offset: number;
+  next_offset: number;
+  eof: boolean;
+  /** Size of the log file in bytes, when the server tells it. */
+  size?: number;
+}
+
+export type MetricX = 'time' | 'step' | 'epoch';
+
+export interface IMetricSeries {
+  name: string;
+  x: number[];
+  y: (number | null)[];
+  count: number;
+}
+
+export interface IOtherValue {
+  name: string;
+  time: number | string;
+  value: unknown;
+}
+
+export interface IMetrics {
+  x: MetricX;
+  series: IMetricSeries[];
+  other?: IOtherValue[];
+}
+
+export interface IResultFile {
+  path: string;
+  size: number;
+  modified: string;
+}
+
+export interface IResults {
+  dir: string;
+  files: IResultFile[];
+}
+
+export interface IGpu {
+  index: string;
+  name: string;
+  memory: number | null;
+  holder: string | null;
+}
+
+export interface IResources {
+  backend: string;
+  gpus: IGpu[];
+  cpu_slots: { total: number; used: number };
+  queues: { cpu: number; gpu: number };
+}
+
+/**
+ * The data of a pushed job event.
+ */
+export interface IJobEvent {
+  action: 'created' | 'status' | 'deleted';
+  job_id: string;
+  status: JobStatus;
+  job: IJob | null;
+}
+
+/**
+ * An error answered by the server (or by the network).
+ */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * What the client needs of a transport: fetch a URL, relative to the API root.
+ * The default goes through JupyterLab's ServerConnection (token, XSRF).
+ */
+export type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+
+export type Query = { [key: string]: string | number | boolean | undefined };
+
+/**
+ * Build `?a=1&b=2` from the defined values of a query.
+ */
+export function queryString(query: Query = {}): string {
+  const parts = Object.keys(query)
+    .filter(k => query[k] !== undefined)
+    .map(
+      k => `${encodeURIComponent(k)}=${encodeURIComponent(String(query[k]))}`
+    );
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+export class JobsClient {
+  constructor(options: JobsClient.IOptions = {}) {
+    this.serverSettings =
+      options.serverSettings ?? ServerConnection.makeSettings();
+    this._fetch =
+      options.fetcher ??
+      ((url, init) =>
+        ServerConnection.makeRequest(url, init, this.serverSettings));
+  }
+
+  readonly serverSettings: ServerConnection.ISettings;
+
+  /**
+   * The absolute URL of an API path (with its query).
+   */
+  url(path: string, query?: Query): string {
+    return (
+      URLExt.join(this.serverSettings.baseUrl, API_PATH, path) +
+      queryString(query)
+    );
+  }
+
+  /**
+   * A URL a browser can download directly (a link or a new tab): it carries
+   * the token when the session uses one.
+   */
+  downloadUrl(path: string, query: Query = {}): string {
+    const token = this.serverSettings.token;
+    return this.url(path, token ? { ...query, token } : query);
+  }
+
+  listJobs(
+    options: { status?: JobStatus[]; limit?: number; offset?: number } = {}
+  ): Promise<IJobList> {
+    return this.request<IJobList>('jobs', {
+      query: {
+        status: options.status?.length ? options.status.join(',') : undefined,
+        limit: options.limit,
+        offset: options.offset
+      }
+    });
+  }
+
+  getJob(id: string): Promise<IJob> {
+    return this.request<IJob>(`jobs/${encodeURIComponent(id)}`);
+  }
+
+  submit(body: ISubmitRequest): Promise<IJob> {
+    return this.request<IJob>('jobs', { method: 'POST', body });
+  }
+
+  stop(id: string): Promise<IJob> {
+    return this.request<IJob>(`jobs/${encodeURIComponent(id)}/stop`, {
+      method: 'POST'
+    });
+  }
+
+  rerun(id: string): Promise<IJob> {
+    return this.request<IJob>(`jobs/${encodeURIComponent(id)}/rerun`, {
+      method: 'POST'
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.request<void>(`jobs/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  log(
+    id: string,
+    options: { offset?: number; limit?: number; wait?: number } = {},
+    signal?: AbortSignal
+  ): Promise<ILogChunk> {
+    return this.request<ILogChunk>(`jobs/${encodeURIComponent(id)}/log`, {
+      query: options,
+      signal
+    });
+  }
+
+  metrics(
+    id: string,
+    options: { x?: MetricX; names?: string[]; max_points?: number } = {},
+    signal?: AbortSignal
+  ): Promise<IMetrics> {
+    return this.request<IMetrics>(`jobs/${encodeURIComponent(id)}/metrics`, {
+      query: {
+        x: options.x,
+        names: options.names?.length ? options.names.join(',') : undefined,
+        max_points: options.max_points
+      },
+      signal
+    });
+  }
+
+  /**
+   * The text of the metrics as CSV (every point).
+   */
+  async metricsCsv(id: string): Promise<string> {
+    const response = await this._send(
+      this.url(`jobs/${encodeURIComponent(id)}/metrics`, { format: 'csv' }),
+      { method: 'GET' }
+    );
+    return response.text();
+  }
+
+  results(id: string): Promise<IResults> {
+    return this.request<IResults>(`jobs/${encodeURIComponent(id)}/results`);
+  }
+
+  exportNotebook(path: string, overwrite = false): Promise<{ path: string }> {
+    return this.request<{ path: string }>('export', {
+      method: 'POST',
+      body: { path, overwrite }
+    });
+  }
+
+  resources(): Promise<IResources> {
+    return this.request<IResources>('resources');
+  }
+
+  createExample(name: string, dir: string): Promise<{ notebook: string }> {
+    return this.request<{ notebook: string }>('examples', {
+      method: 'POST',
+      body: { name, dir }
+    });
+  }
+
+  /**
+   * Call the API and decode its JSON answer; throw an ApiError otherwise.
+   */
+  async request<T>(
+    path: string,
+    options: {
+      method?: string;
+      query?: Query;
+      body?: unknown;
+      signal?: AbortSignal;
+    } = {}
+  ): Promise<T> {
+    const init: RequestInit = { method: options.method ?? 'GET' };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    if (options.signal) {
+      init.signal = options.signal;
+    }
+    const response = await this._send(this.url(path, options.query), init);
+    if (response.status === 204) {
+      return undefined as T;
+    }
+    const text = await response.text();
+    if (!text) {
+      return undefined as T;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (reason) {
+      throw new ApiError(`Not a JSON answer from ${path}: ${reason}`, 500);
+    }
+  }
+
+  private async _send(url: string, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this._fetch(url, init);
+    } catch (error) {
+      if ((error as Error)?.name === 'AbortError') {
+        throw error;
+      }
+      throw new ApiError(`The server cannot be reached: ${error}`, 0);
+    }
+    if (!response.ok) {
+      throw new ApiError(await errorMessage(response), response.status);
+    }
+    return response;
+  }
+
+  private _fetch: Fetcher;
+}
+
+/**
+ * The message of an error answer: its JSON `message`, or its text, or its
+ * status; a 404 of the API root means the server extension is missing.
+ */
+async function errorMessage(response: Response): Promise<string> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // keep the status alone
+  }
+  try {
+    const data = JSON.parse(text);
+    if (data && typeof data.message === 'string' && data.message) {
+      return data.message;
+    }
+  } catch {
+    // not JSON
+  }
+  if (response.status === 404 && text.includes('<html')) {
+    return 'The momo-jobs server extension is not running on this server.';
+  }
+  return text && text.length < 300
+    ? text
+    : `${response.status} ${response.statusText}`.trim();
+}
+
+export namespace JobsClient {
+  export interface IOptions {
+    serverSettings?: ServerConnection.ISettings;
+    /** Replaces the transport (tests). */
+    fetcher?: Fetcher;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The form of the Create Job dialog: kind (GPU / CPU / notebook console),
+ * name, GPUs, arguments, kernel.
+ */
+import * as React from 'react';
+
+import type { IResources, Resource } from '../api';
+
+export interface IKernelChoice {
+  name: string;
+  displayName: string;
+}
+
+export interface ICreateJobValue {
+  resource: Resource;
+  name: string;
+  gpus: number;
+  args: string;
+  kernel: string;
+}
+
+export interface ICreateJobFormProps {
+  script: string;
+  placeholderName: string;
+  /** null while loading; an Error when the server could not say. */
+  resources: IResources | Error | null;
+  kernels: IKernelChoice[];
+  initial: ICreateJobValue;
+  onChange: (value: ICreateJobValue) => void;
+}
+
+const KINDS: { resource: Resource; label: string; help: string }[] = [
+  {
+    resource: 'gpu',
+    label: 'GPU machine',
+    help: 'Runs the script on whole GPUs; waits in the queue while they are busy.'
+  },
+  {
+    resource: 'cpu',
+    label: 'CPU machine',
+    help: 'Runs the script on a CPU slot, with no GPU visible.'
+  },
+  {
+    resource: 'console',
+    label: 'Notebook console',
+    help: 'Runs the script in a fresh kernel you can attach a console to.'
+  }
+];
+
+/**
+ * Why a GPU job cannot be asked for, or null when it can.
+ */
+export function gpuUnavailableReason(
+  resources: IResources | Error | null
+): string | null {
+  if (resources === null) {
+    return 'Checking the GPUs of the server…';
+  }
+  if (resources instanceof Error) {
+    return `The server's GPUs are unknown: ${resources.message}`;
+  }
+  if (!resources.gpus.length) {
+    return 'This server has no GPU (none detected, or MOMO_JOBS_GPUS is empty).';
+  }
+  return null;
+}
+
+export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
+  const [value, setValue] = React.useState<ICreateJobValue>(props.initial);
+  const id = React.useId();
+  const gpuReason = gpuUnavailableReason(props.resources);
+  const gpuCount =
+    props.resources && !(props.resources instanceof Error)
+      ? props.resources.gpus.length
+      : 0;
+
+  const update = (patch: Partial<ICreateJobValue>) => {
+    const next = { ...value, ...patch };
+    setValue(next);
+    props.onChange(next);
+  };
+
+  // when the GPUs turn out to be missing, fall back to CPU
+  React.useEffect(() => {
+    if (gpuReason && props.resources !== null && value.resource === 'gpu') {
+      update({ resource: 'cpu' });
+    }
+  }, [gpuReason, props.resources]);
+
+  const resources =
+    props.resources && !(props.resources instanceof Error)
+      ? props.resources
+      : null;
+  const freeGpus = resources ? resources.gpus.filter(g => !g.holder).length : 0;
+
+  return (
+    <form
+      className="jp-MomoJobs-createForm"
+      onSubmit={e => e.preventDefault()}
+      aria-label="Create a job"
+    >
+      <p className="jp-MomoJobs-script">
+        Script: <code>{props.script}</code>
+      </p>
+      <fieldset className="jp-MomoJobs-kinds">
+        <legend>Run on</legend>
+        {KINDS.map(kind => {
+          const disabled = kind.resource === 'gpu' && gpuReason !== null;
+          return (
+            <label
+              key={kind.resource}
+              className={`jp-MomoJobs-kind${disabled ? ' jp-mod-disabled' : ''}`}
+              title={disabled ? gpuReason! : kind.help}
+            >
+              <input
+                type="radio"
+                name={`${id}-kind`}
+                value={kind.resource}
+                checked={value.resource === kind.resource}
+                disabled={disabled}
+                onChange={() => update({ resource: kind.resource })}
+              />
+              <span className="jp-MomoJobs-kindLabel">{kind.label}</span>
+              <span className="jp-MomoJobs-kindHelp">
+                {disabled ? gpuReason : kind.help}
+              </span>
+            </label>
+          );
+        })}
+      </fieldset>
+      {resources && (
+        <p className="jp-MomoJobs-capacity">
+          {resources.gpus.length
+            ? `GPUs: ${freeGpus} of ${resources.gpus.length} free, ${resources.queues.gpu} queued. `
+            : ''}
+          CPU slots: {resources.cpu_slots.total - resources.cpu_slots.used} of{' '}
+          {resources.cpu_slots.total} free, {resources.queues.cpu} queued.
+        </p>
+      )}
+      <label htmlFor={`${id}-name`}>Name</label>
+      <input
+        id={`${id}-name`}
+        className="jp-mod-styled jp-MomoJobs-nameInput"
+        type="text"
+        value={value.name}
+        placeholder={props.placeholderName}
+        onChange={e => update({ name: e.target.value })}
+      />
+      {value.resource === 'gpu' && gpuCount > 1 && (
+        <>
+          <label htmlFor={`${id}-gpus`}>Number of GPUs</label>
+          <input
+            id={`${id}-gpus`}
+            className="jp-mod-styled jp-MomoJobs-gpusInput"
+            type="number"
+            min={1}
+            max={gpuCount}
+            value={value.gpus}
+            onChange={e =>
+              update({
+                gpus: Math.min(
+                  gpuCount,
+                  Math.max(1, parseInt(e.target.value, 10) || 1)
+                )
+              })
+            }
+          />
+        </>
+      )}
+      <label htmlFor={`${id}-args`}>Script arguments</label>
+      <input
+        id={`${id}-args`}
+        className="jp-mod-styled jp-MomoJobs-argsInput"
+        type="text"
+        value={value.args}
+        placeholder="e.g. --epochs 12 --batch-size 128"
+        onChange={e => update({ args: e.target.value })}
+      />
+      <label htmlFor={`${id}-kernel`}>Environment (kernel)</label>
+      <select
+        id={`${id}-kernel`}
+        className="jp-mod-styled jp-MomoJobs-kernelSelect"
+        value={value.kernel}
+        onChange={e => update({ kernel: e.target.value })}
+      >
+        {props.kernels.map(k => (
+          <option key={k.name} value={k.name}>
+            {k.displayName}
+          </option>
+        ))}
+      </select>
+    </form>
+  );
+}

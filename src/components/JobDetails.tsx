@@ -1,0 +1,161 @@
+/**
+ * The header of a job view (status, resource, times, exit code, reason,
+ * actions) and the list of its results.
+ */
+import { consoleIcon, refreshIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IJob, IResults, isFinal } from '../api';
+import { formatBytes, formatDate } from '../format';
+import {
+  IconButton,
+  IJobActions,
+  JobLifeButtons,
+  resourceText,
+  StatusBadge,
+  timeText,
+  useNow
+} from './common';
+
+export function JobHeader(props: {
+  job: IJob | null;
+  jobId: string;
+  gone: boolean;
+  error: string | null;
+  actions: IJobActions;
+}): JSX.Element {
+  const { job, actions } = props;
+  const now = useNow(!!job && !isFinal(job.status));
+  if (!job) {
+    return (
+      <header className="jp-MomoJobs-jobHeader">
+        <h2 className="jp-MomoJobs-jobName">{props.jobId}</h2>
+        {props.error ? (
+          <div className="jp-MomoJobs-error" role="alert">
+            {props.error}
+          </div>
+        ) : (
+          <div className="jp-MomoJobs-empty">Loading…</div>
+        )}
+      </header>
+    );
+  }
+  const facts: [string, string][] = [
+    ['Resource', resourceText(job)],
+    ['Script', job.script],
+    ['Created', formatDate(job.created_at)],
+    ['Started', formatDate(job.started_at)],
+    ['Finished', formatDate(job.finished_at)],
+    ['Duration', timeText(job, now) || '—']
+  ];
+  if (job.args && job.args.length) {
+    facts.push(['Arguments', job.args.join(' ')]);
+  }
+  if (job.kernel) {
+    facts.push(['Kernel', job.kernel]);
+  }
+  if (job.exit_code !== null && job.exit_code !== undefined) {
+    facts.push(['Exit code', String(job.exit_code)]);
+  }
+  return (
+    <header className="jp-MomoJobs-jobHeader" data-status={job.status}>
+      <div className="jp-MomoJobs-jobTitle">
+        <h2 className="jp-MomoJobs-jobName">{job.name}</h2>
+        <StatusBadge job={job} />
+        <span className="jp-MomoJobs-actions">
+          {job.resource === 'console' && (
+            <button
+              type="button"
+              className="jp-mod-styled jp-mod-accept jp-MomoJobs-button"
+              disabled={
+                !job.kernel_id ||
+                (job.status !== 'running' && job.status !== 'completed')
+              }
+              onClick={() => actions.openConsole(job)}
+              title="Attach a console to the job's kernel"
+            >
+              <consoleIcon.react tag="span" elementSize="normal" /> Open console
+            </button>
+          )}
+          <JobLifeButtons job={job} actions={actions} />
+        </span>
+      </div>
+      {props.gone && (
+        <div className="jp-MomoJobs-error" role="alert">
+          This job was deleted.
+        </div>
+      )}
+      {job.reason && (
+        <div
+          className={
+            job.status === 'failed' ? 'jp-MomoJobs-error' : 'jp-MomoJobs-reason'
+          }
+          role={job.status === 'failed' ? 'alert' : undefined}
+        >
+          {job.reason}
+        </div>
+      )}
+      <dl className="jp-MomoJobs-facts">
+        {facts.map(([k, v]) => (
+          <div key={k} className="jp-MomoJobs-fact">
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+    </header>
+  );
+}
+
+export function ResultsList(props: {
+  results: IResults | null;
+  job: IJob | null;
+  actions: IJobActions;
+  onRefresh: () => void;
+}): JSX.Element {
+  const { results, actions } = props;
+  const dir = results?.dir ?? props.job?.results_dir ?? 'results';
+  return (
+    <section className="jp-MomoJobs-results" aria-label="Results">
+      <div className="jp-MomoJobs-sectionTitle">
+        <h3>Results</h3>
+        <IconButton
+          icon={refreshIcon}
+          label="Refresh the results"
+          onClick={props.onRefresh}
+        />
+        <button
+          type="button"
+          className="jp-MomoJobs-linkButton"
+          onClick={() => actions.openFile(dir)}
+          title="Show the results folder in the file browser"
+        >
+          {dir}/
+        </button>
+      </div>
+      {!results || !results.files.length ? (
+        <div className="jp-MomoJobs-empty">
+          Files the job writes under <code>results/</code> appear here.
+        </div>
+      ) : (
+        <ul className="jp-MomoJobs-files">
+          {results.files.map(f => (
+            <li key={f.path}>
+              <button
+                type="button"
+                className="jp-MomoJobs-linkButton"
+                onClick={() => actions.openFile(f.path)}
+                title={`Open ${f.path}`}
+              >
+                {f.path.startsWith(dir + '/')
+                  ? f.path.slice(dir.length + 1)
+                  : f.path}
+              </button>
+              <span className="jp-MomoJobs-size">{formatBytes(f.size)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

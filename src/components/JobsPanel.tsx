@@ -1,0 +1,182 @@
+/**
+ * The Jobs sidebar: every job with its status, resource and time, actions,
+ * and a status filter.
+ */
+import { launchIcon, refreshIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IJob, isFinal, JobStatus } from '../api';
+import { JobsModel } from '../model';
+import {
+  IconButton,
+  IJobActions,
+  JobLifeButtons,
+  resourceText,
+  StatusBadge,
+  timeText,
+  useNow
+} from './common';
+
+const FILTERS: { label: string; statuses: JobStatus[] }[] = [
+  { label: 'All jobs', statuses: [] },
+  {
+    label: 'Active (queued, running)',
+    statuses: ['queued', 'running', 'stopping']
+  },
+  { label: 'Queued', statuses: ['queued'] },
+  { label: 'Running', statuses: ['running', 'stopping'] },
+  { label: 'Completed', statuses: ['completed'] },
+  { label: 'Failed', statuses: ['failed'] },
+  { label: 'Stopped', statuses: ['stopped'] }
+];
+
+interface IRowProps {
+  job: IJob;
+  selected: boolean;
+  now: number;
+  actions: IJobActions;
+  onSelect: (id: string) => void;
+}
+
+const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
+  const { job, actions } = props;
+  const ref = React.useRef<HTMLLIElement>(null);
+  React.useEffect(() => {
+    if (props.selected) {
+      ref.current?.scrollIntoView?.({ block: 'nearest' });
+    }
+  }, [props.selected]);
+  return (
+    <li
+      ref={ref}
+      className={`jp-MomoJobs-row${props.selected ? ' jp-mod-selected' : ''}`}
+      data-job-id={job.id}
+      data-status={job.status}
+      tabIndex={0}
+      aria-label={`${job.name}, ${job.status}`}
+      onClick={() => props.onSelect(job.id)}
+      onDoubleClick={() => actions.open(job.id)}
+      onKeyDown={e => {
+        if (e.key === 'Enter') {
+          actions.open(job.id);
+        }
+      }}
+    >
+      <div className="jp-MomoJobs-rowMain">
+        <span className="jp-MomoJobs-name" title={job.script}>
+          {job.name}
+        </span>
+        <span className="jp-MomoJobs-actions">
+          <IconButton
+            icon={launchIcon}
+            label={`Open job ${job.name}`}
+            onClick={() => actions.open(job.id)}
+          />
+          <JobLifeButtons job={job} actions={actions} />
+        </span>
+      </div>
+      <div className="jp-MomoJobs-rowInfo">
+        <StatusBadge job={job} />
+        <span className="jp-MomoJobs-resource">{resourceText(job)}</span>
+        <span className="jp-MomoJobs-time">{timeText(job, props.now)}</span>
+      </div>
+    </li>
+  );
+});
+
+export interface IJobsPanelProps {
+  model: JobsModel;
+  actions: IJobActions;
+}
+
+export function JobsPanel(props: IJobsPanelProps): JSX.Element {
+  const { model, actions } = props;
+  const jobs = model.jobs;
+  const ticking = jobs.some(j => !isFinal(j.status));
+  const now = useNow(ticking);
+  const filterIndex = Math.max(
+    0,
+    FILTERS.findIndex(f => f.statuses.join(',') === model.filter.join(','))
+  );
+  const onSelect = React.useCallback(
+    (id: string) => {
+      model.selected = id;
+    },
+    [model]
+  );
+  let body: JSX.Element;
+  if (model.state === 'loading') {
+    body = <div className="jp-MomoJobs-empty">Loading jobs…</div>;
+  } else if (model.state === 'error' && !model.allJobs.length) {
+    body = (
+      <div className="jp-MomoJobs-error" role="alert">
+        <p>The jobs cannot be loaded: {model.error}</p>
+        <p>
+          Is the <code>momo_jobs</code> server extension installed and enabled?
+          (<code>jupyter server extension list</code>)
+        </p>
+      </div>
+    );
+  } else if (!jobs.length) {
+    body = (
+      <div className="jp-MomoJobs-empty">
+        {model.allJobs.length
+          ? 'No job matches this filter.'
+          : 'No jobs yet. Open a notebook or a .py file and use “Create Job” in its toolbar or the file browser’s context menu.'}
+      </div>
+    );
+  } else {
+    body = (
+      <ul className="jp-MomoJobs-list" aria-label="Jobs">
+        {jobs.map(job => (
+          <JobRow
+            key={job.id}
+            job={job}
+            selected={job.id === model.selected}
+            now={isFinal(job.status) ? 0 : now}
+            actions={actions}
+            onSelect={onSelect}
+          />
+        ))}
+      </ul>
+    );
+  }
+  return (
+    <div className="jp-MomoJobs-panel">
+      <header className="jp-MomoJobs-panelHeader">
+        <h2 className="jp-MomoJobs-title">Jobs</h2>
+        <IconButton
+          icon={refreshIcon}
+          label="Refresh the jobs"
+          onClick={() => void model.refresh()}
+        />
+      </header>
+      <div className="jp-MomoJobs-filter">
+        <select
+          className="jp-mod-styled"
+          aria-label="Show jobs by status"
+          value={filterIndex}
+          onChange={e => {
+            model.filter = FILTERS[parseInt(e.target.value, 10)].statuses;
+          }}
+        >
+          {FILTERS.map((f, i) => (
+            <option key={f.label} value={i}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+        <span className="jp-MomoJobs-count">
+          {jobs.length}
+          {model.total > model.allJobs.length ? ` of ${model.total}` : ''}
+        </span>
+      </div>
+      {model.state === 'error' && model.allJobs.length > 0 && (
+        <div className="jp-MomoJobs-error" role="alert">
+          {model.error}
+        </div>
+      )}
+      {body}
+    </div>
+  );
+}

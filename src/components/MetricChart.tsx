@@ -1,0 +1,196 @@
+/**
+ * One live chart of one metric, drawn by uPlot on a canvas.
+ */
+import * as React from 'react';
+import uPlot from 'uplot';
+
+import type { MetricX } from '../api';
+import { formatElapsedTick, formatValue } from '../format';
+
+export interface IChartColours {
+  text: string;
+  grid: string;
+  line: string;
+  faint: string;
+}
+
+/**
+ * The chart colours of the current theme, from JupyterLab's CSS variables
+ * (a canvas cannot use them directly).
+ */
+export function themeColours(node: Element = document.body): IChartColours {
+  const css = getComputedStyle(node);
+  const get = (name: string, fallback: string) =>
+    css.getPropertyValue(name).trim() || fallback;
+  const line = get('--jp-brand-color1', '#2196f3');
+  return {
+    text: get('--jp-ui-font-color1', '#000'),
+    grid: get('--jp-border-color2', '#e0e0e0'),
+    line,
+    faint: get('--jp-brand-color3', '#bbdefb')
+  };
+}
+
+export interface IMetricChartProps {
+  name: string;
+  xKind: MetricX;
+  x: number[];
+  /** The values drawn (smoothed or not); null = gap. */
+  y: (number | null)[];
+  /** The raw values, drawn faint under smoothed ones. */
+  raw?: (number | null)[];
+  logScale: boolean;
+}
+
+/**
+ * A key that changes when JupyterLab's theme changes (it marks the body).
+ */
+export function useThemeKey(): string {
+  const read = () =>
+    `${document.body.dataset.jpThemeName ?? ''}|${document.body.dataset.jpThemeLight ?? ''}`;
+  const [key, setKey] = React.useState(read);
+  React.useEffect(() => {
+    if (typeof MutationObserver === 'undefined') {
+      return;
+    }
+    const observer = new MutationObserver(() => setKey(read()));
+    observer.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light']
+    });
+    return () => observer.disconnect();
+  }, []);
+  return key;
+}
+
+const HEIGHT = 180;
+
+function xLabel(kind: MetricX): string {
+  return kind === 'time' ? 'time since start' : kind;
+}
+
+function makeOptions(
+  props: IMetricChartProps,
+  width: number,
+  colours: IChartColours
+): uPlot.Options {
+  const axis = {
+    stroke: colours.text,
+    grid: { stroke: colours.grid, width: 1 },
+    ticks: { stroke: colours.grid, width: 1 }
+  };
+  const series: uPlot.Series[] = [
+    {
+      label: xLabel(props.xKind),
+      value: (_u, v) =>
+        v === null || v === undefined
+          ? '—'
+          : props.xKind === 'time'
+            ? formatElapsedTick(v)
+            : String(v)
+    }
+  ];
+  if (props.raw) {
+    series.push({
+      label: `${props.name} (raw)`,
+      stroke: colours.faint,
+      width: 1,
+      spanGaps: false,
+      value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+    });
+  }
+  series.push({
+    label: props.raw ? `${props.name} (smoothed)` : props.name,
+    stroke: colours.line,
+    width: 1.5,
+    spanGaps: false,
+    points: { show: props.x.length < 60 },
+    value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+  });
+  return {
+    width,
+    height: HEIGHT,
+    series,
+    scales: {
+      x: { time: false },
+      y: props.logScale ? { distr: 3 } : {}
+    },
+    axes: [
+      {
+        ...axis,
+        values: (_u, splits) =>
+          splits.map(v =>
+            props.xKind === 'time' ? formatElapsedTick(v) : String(v)
+          )
+      },
+      { ...axis, size: 60, values: (_u, splits) => splits.map(formatValue) }
+    ],
+    cursor: { drag: { x: true, y: false } },
+    legend: { live: true }
+  };
+}
+
+function chartData(props: IMetricChartProps): uPlot.AlignedData {
+  const data: (number | null)[][] = [props.x];
+  if (props.raw) {
+    data.push(props.raw);
+  }
+  data.push(props.y);
+  return data as uPlot.AlignedData;
+}
+
+/**
+ * A uPlot chart; the instance is rebuilt when its options change and fed new
+ * data in place otherwise, so live updates stay cheap.
+ */
+export function MetricChart(props: IMetricChartProps): JSX.Element {
+  const container = React.useRef<HTMLDivElement>(null);
+  const plot = React.useRef<uPlot | null>(null);
+  const smoothed = !!props.raw;
+  const themeKey = useThemeKey();
+
+  React.useEffect(() => {
+    const node = container.current;
+    if (!node) {
+      return;
+    }
+    const width = Math.max(200, node.clientWidth || 400);
+    const chart = new uPlot(
+      makeOptions(props, width, themeColours(node)),
+      chartData(props),
+      node
+    );
+    plot.current = chart;
+    let observer: ResizeObserver | null = null;
+    if (typeof ResizeObserver !== 'undefined') {
+      observer = new ResizeObserver(entries => {
+        const w = Math.floor(entries[0].contentRect.width);
+        if (w > 0 && Math.abs(w - chart.width) > 2) {
+          chart.setSize({ width: w, height: HEIGHT });
+        }
+      });
+      observer.observe(node);
+    }
+    return () => {
+      observer?.disconnect();
+      chart.destroy();
+      plot.current = null;
+    };
+  }, [props.xKind, props.logScale, themeKey, smoothed, props.name]);
+
+  React.useEffect(() => {
+    plot.current?.setData(chartData(props));
+  }, [props.x, props.y, props.raw]);
+
+  return (
+    <figure
+      className="jp-MomoJobs-chart"
+      aria-label={`Chart of ${props.name}`}
+      data-metric={props.name}
+      data-points={props.x.length}
+    >
+      <figcaption className="jp-MomoJobs-chartTitle">{props.name}</figcaption>
+      <div ref={container} className="jp-MomoJobs-chartCanvas" />
+    </figure>
+  );
+}

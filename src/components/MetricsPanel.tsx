@@ -1,0 +1,158 @@
+/**
+ * The metrics of a job: chart options, one chart per numeric metric, and a
+ * table of the values that cannot be plotted.
+ */
+import * as React from 'react';
+
+import type { IMetricSeries, IOtherValue, MetricX } from '../api';
+import {
+  formatElapsedTick,
+  formatValue,
+  positiveOnly,
+  smooth
+} from '../format';
+import { MetricsModel } from '../model';
+import { MetricChart } from './MetricChart';
+
+export interface IMetricsPanelProps {
+  model: MetricsModel;
+  onDownloadCsv: () => void;
+}
+
+function SeriesChart(props: {
+  series: IMetricSeries;
+  xKind: MetricX;
+  smoothing: number;
+  logScale: boolean;
+}): JSX.Element {
+  const { series, smoothing, logScale } = props;
+  const { y, raw } = React.useMemo(() => {
+    const base = logScale ? positiveOnly(series.y) : series.y;
+    return smoothing > 0
+      ? { y: smooth(base, smoothing), raw: base }
+      : { y: base, raw: undefined };
+  }, [series, smoothing, logScale]);
+  return (
+    <MetricChart
+      name={series.name}
+      xKind={props.xKind}
+      x={series.x}
+      y={y}
+      raw={raw}
+      logScale={logScale}
+    />
+  );
+}
+
+function OtherTable(props: { rows: IOtherValue[] }): JSX.Element {
+  return (
+    <table className="jp-MomoJobs-table" aria-label="Non-numeric metrics">
+      <thead>
+        <tr>
+          <th scope="col">metric</th>
+          <th scope="col">time</th>
+          <th scope="col">value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((row, i) => (
+          <tr key={i}>
+            <td>{row.name}</td>
+            <td>
+              {typeof row.time === 'number'
+                ? formatElapsedTick(row.time)
+                : row.time}
+            </td>
+            <td className="jp-MomoJobs-otherValue">{formatValue(row.value)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
+  const { model } = props;
+  const data = model.data;
+  const series = data?.series ?? [];
+  const other = data?.other ?? [];
+  const id = React.useId();
+  return (
+    <section className="jp-MomoJobs-metrics" aria-label="Metrics">
+      <div className="jp-MomoJobs-controls">
+        <label htmlFor={`${id}-x`}>x-axis</label>
+        <select
+          id={`${id}-x`}
+          className="jp-mod-styled"
+          value={model.x}
+          onChange={e => {
+            model.x = e.target.value as MetricX;
+          }}
+        >
+          <option value="time">time</option>
+          <option value="step">step</option>
+          <option value="epoch">epoch</option>
+        </select>
+        <label htmlFor={`${id}-smooth`}>smoothing</label>
+        <input
+          id={`${id}-smooth`}
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={model.smoothing}
+          onChange={e => {
+            model.smoothing = parseFloat(e.target.value);
+          }}
+        />
+        <span className="jp-MomoJobs-smoothValue">
+          {model.smoothing.toFixed(2)}
+        </span>
+        <label className="jp-MomoJobs-check">
+          <input
+            type="checkbox"
+            checked={model.logScale}
+            onChange={e => {
+              model.logScale = e.target.checked;
+            }}
+          />
+          log scale
+        </label>
+        <button
+          className="jp-mod-styled jp-MomoJobs-button"
+          onClick={props.onDownloadCsv}
+          disabled={!series.length && !other.length}
+        >
+          Download CSV
+        </button>
+      </div>
+      {model.error && (
+        <div className="jp-MomoJobs-error" role="alert">
+          {model.error}
+        </div>
+      )}
+      {!data && !model.error && (
+        <div className="jp-MomoJobs-empty">Loading metrics…</div>
+      )}
+      {data && !series.length && !other.length && (
+        <div className="jp-MomoJobs-empty">
+          No metrics yet. A line like{' '}
+          <code>{'{"metric": "loss", "value": 0.5}'}</code> in the output adds
+          one.
+        </div>
+      )}
+      <div className="jp-MomoJobs-charts">
+        {series.map(s => (
+          <SeriesChart
+            key={s.name}
+            series={s}
+            xKind={data!.x}
+            smoothing={model.smoothing}
+            logScale={model.logScale}
+          />
+        ))}
+      </div>
+      {other.length > 0 && <OtherTable rows={other} />}
+    </section>
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * Small pieces shared by the views: icon buttons, status labels, the clock.
+ */
+import {
+  deleteIcon,
+  LabIcon,
+  refreshIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IJob, isFinal } from '../api';
+import { formatDuration, jobDuration, jobWaited } from '../format';
+import { statusIcon } from '../icons';
+
+/**
+ * What the views can ask for; `index.ts` implements it with commands.
+ */
+export interface IJobActions {
+  open(id: string): void;
+  stop(id: string): void;
+  rerun(id: string): void;
+  remove(id: string): void;
+  openConsole(job: IJob): void;
+  openFile(path: string): void;
+}
+
+export function IconButton(props: {
+  icon: LabIcon;
+  label: string;
+  onClick: () => void;
+  disabled?: boolean;
+  className?: string;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      className={`jp-MomoJobs-iconButton ${props.className ?? ''}`}
+      aria-label={props.label}
+      title={props.label}
+      disabled={props.disabled}
+      onClick={e => {
+        e.stopPropagation();
+        props.onClick();
+      }}
+    >
+      <props.icon.react tag="span" elementSize="normal" />
+    </button>
+  );
+}
+
+/**
+ * The status of a job in words: "queued #2", "running", ...
+ */
+export function statusText(job: IJob): string {
+  if (job.status === 'queued' && job.queue_position) {
+    return `queued #${job.queue_position}`;
+  }
+  if (job.status === 'failed' && job.exit_code !== null) {
+    return `failed (exit ${job.exit_code})`;
+  }
+  return job.status;
+}
+
+/**
+ * The resource of a job in words: "GPU 0,1", "GPU ×2", "CPU", "console".
+ */
+export function resourceText(job: IJob): string {
+  if (job.resource === 'gpu') {
+    if (job.gpu_ids && job.gpu_ids.length) {
+      return `GPU ${job.gpu_ids.join(',')}`;
+    }
+    return job.gpus > 1 ? `GPU ×${job.gpus}` : 'GPU';
+  }
+  return job.resource === 'cpu' ? 'CPU' : 'console';
+}
+
+/**
+ * Elapsed (running), total (finished) or waited (queued) time.
+ */
+export function timeText(job: IJob, now: number): string {
+  if (job.status === 'queued') {
+    const waited = jobWaited(job, now);
+    return waited === null ? '' : `waiting ${formatDuration(waited)}`;
+  }
+  const d = jobDuration(job, now);
+  return d === null ? '' : formatDuration(d);
+}
+
+export function StatusBadge(props: { job: IJob }): JSX.Element {
+  const Icon = statusIcon(props.job.status);
+  return (
+    <span
+      className={`jp-MomoJobs-status jp-MomoJobs-status-${props.job.status}`}
+      data-status={props.job.status}
+    >
+      <Icon.react tag="span" elementSize="normal" aria-hidden="true" />
+      <span className="jp-MomoJobs-statusText">{statusText(props.job)}</span>
+    </span>
+  );
+}
+
+/**
+ * The current time, ticking every second while `active`.
+ */
+export function useNow(active: boolean): number {
+  const [now, setNow] = React.useState(Date.now());
+  React.useEffect(() => {
+    if (!active) {
+      return;
+    }
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return active ? now : Date.now();
+}
+
+/**
+ * Stop (while queued or running), or rerun and delete (once ended).
+ */
+export function JobLifeButtons(props: {
+  job: IJob;
+  actions: IJobActions;
+}): JSX.Element {
+  const { job, actions } = props;
+  if (!isFinal(job.status)) {
+    return (
+      <IconButton
+        icon={stopIcon}
+        label={`Stop job ${job.name}`}
+        className="jp-MomoJobs-stop"
+        disabled={job.status === 'stopping'}
+        onClick={() => actions.stop(job.id)}
+      />
+    );
+  }
+  return (
+    <>
+      <IconButton
+        icon={refreshIcon}
+        label={`Rerun job ${job.name}`}
+        className="jp-MomoJobs-rerun"
+        onClick={() => actions.rerun(job.id)}
+      />
+      <IconButton
+        icon={deleteIcon}
+        label={`Delete job ${job.name}`}
+        className="jp-MomoJobs-delete"
+        onClick={() => actions.remove(job.id)}
+      />
+    </>
+  );
+}

@@ -1,0 +1,254 @@
+/**
+ * Pure helpers to show jobs and metrics: durations, sizes, smoothing.
+ */
+import type { IJob } from './api';
+
+/**
+ * A duration in seconds as `45s`, `3m 05s`, `2h 04m`, `3d 4h`.
+ */
+export function formatDuration(seconds: number): string {
+  if (!isFinite(seconds) || seconds < 0) {
+    return '';
+  }
+  const s = Math.floor(seconds);
+  if (s < 60) {
+    return seconds < 10 && seconds % 1 !== 0
+      ? `${seconds.toFixed(1)}s`
+      : `${s}s`;
+  }
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  }
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
+  }
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/**
+ * A short axis label for elapsed seconds: `0`, `30s`, `2m`, `1m30s`, `1h05m`.
+ */
+export function formatElapsedTick(seconds: number): string {
+  if (!isFinite(seconds)) {
+    return '';
+  }
+  const sign = seconds < 0 ? '-' : '';
+  const s = Math.abs(seconds);
+  if (s === 0) {
+    return '0';
+  }
+  if (s < 60) {
+    return sign + `${+s.toFixed(s < 10 ? 1 : 0)}s`;
+  }
+  const whole = Math.round(s);
+  if (whole < 3600) {
+    const m = Math.floor(whole / 60);
+    const rest = whole % 60;
+    return sign + (rest ? `${m}m${String(rest).padStart(2, '0')}s` : `${m}m`);
+  }
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  return sign + (m ? `${h}h${String(m).padStart(2, '0')}m` : `${h}h`);
+}
+
+/**
+ * A byte count as `512 B`, `1.5 KiB`, `3.2 MiB`.
+ */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !isFinite(bytes)) {
+    return '';
+  }
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function parseTime(iso: string | null | undefined): number | null {
+  if (!iso) {
+    return null;
+  }
+  const t = Date.parse(iso);
+  return isNaN(t) ? null : t;
+}
+
+/**
+ * How long a job has run (seconds): until it finished, or until `now`.
+ * Null while it has not started.
+ */
+export function jobDuration(
+  job: IJob,
+  now: number = Date.now()
+): number | null {
+  const start = parseTime(job.started_at);
+  if (start === null) {
+    return null;
+  }
+  const end = parseTime(job.finished_at) ?? now;
+  return Math.max(0, (end - start) / 1000);
+}
+
+/**
+ * How long a queued job has waited (seconds).
+ */
+export function jobWaited(job: IJob, now: number = Date.now()): number | null {
+  const created = parseTime(job.created_at);
+  return created === null ? null : Math.max(0, (now - created) / 1000);
+}
+
+/**
+ * A date for people: the local date and time, seconds included.
+ */
+export function formatDate(iso: string | null | undefined): string {
+  const t = parseTime(iso);
+  return t === null ? '—' : new Date(t).toLocaleString();
+}
+
+/**
+ * Exponential moving average, debiased as TensorBoard does, skipping gaps
+ * (null stays null and does not reset the average). `weight` in [0, 1).
+ */
+export function smooth(
+  values: ReadonlyArray<number | null>,
+  weight: number
+): (number | null)[] {
+  if (weight <= 0) {
+    return values.slice();
+  }
+  const w = Math.min(weight, 0.999);
+  let last = 0;
+  let count = 0;
+  return values.map(v => {
+    if (v === null || !isFinite(v)) {
+      return null;
+    }
+    last = last * w + (1 - w) * v;
+    count++;
+    return last / (1 - Math.pow(w, count));
+  });
+}
+
+/**
+ * Values fit for a log scale: a value at or below zero becomes a gap.
+ */
+export function positiveOnly(
+  values: ReadonlyArray<number | null>
+): (number | null)[] {
+  return values.map(v => (v !== null && v > 0 ? v : null));
+}
+
+/**
+ * The last value of a series that is not a gap.
+ */
+export function lastValue(values: ReadonlyArray<number | null>): number | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && isFinite(v)) {
+      return v;
+    }
+  }
+  return null;
+}
+
+/**
+ * A metric value for people: up to 5 significant digits.
+ */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') {
+    if (!isFinite(value)) {
+      return String(value);
+    }
+    if (Number.isInteger(value)) {
+      return String(value);
+    }
+    const abs = Math.abs(value);
+    return abs !== 0 && (abs < 1e-4 || abs >= 1e6)
+      ? value.toExponential(4)
+      : String(+value.toPrecision(5));
+  }
+  if (value === null) {
+    return 'null';
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Split script arguments as a POSIX shell would (quotes and backslashes; no
+ * expansions). Throws on an unterminated quote.
+ */
+export function splitArgs(text: string): string[] {
+  const args: string[] = [];
+  let current = '';
+  let started = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote === "'") {
+      if (ch === "'") {
+        quote = null;
+      } else {
+        current += ch;
+      }
+    } else if (quote === '"') {
+      if (ch === '"') {
+        quote = null;
+      } else if (
+        ch === '\\' &&
+        i + 1 < text.length &&
+        '"\\$`'.includes(text[i + 1])
+      ) {
+        current += text[++i];
+      } else {
+        current += ch;
+      }
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      started = true;
+    } else if (ch === '\\' && i + 1 < text.length) {
+      current += text[++i];
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) {
+        args.push(current);
+        current = '';
+        started = false;
+      }
+    } else {
+      current += ch;
+      started = true;
+    }
+  }
+  if (quote) {
+    throw new Error(`unterminated ${quote} quote in the arguments`);
+  }
+  if (started) {
+    args.push(current);
+  }
+  return args;
+}
+
+/**
+ * The name the server gives a job of `script` when none is given:
+ * `<stem>-<n>`, n counting the names taken.
+ */
+export function defaultJobName(
+  script: string,
+  takenNames: Iterable<string>
+): string {
+  const base = script.split('/').pop() ?? script;
+  const dot = base.lastIndexOf('.');
+  const stem =
+    (dot > 0 ? base.slice(0, dot) : base).replace(/[^\w.-]+/g, '-') || 'job';
+  let count = 0;
+  for (const name of takenNames) {
+    if (name.startsWith(`${stem}-`)) {
+      count++;
+    }
+  }
+  return `${stem}-${count + 1}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * The view of one job in the main area: header, live log, metrics, results.
+ */
+import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
+import { BoxPanel, Panel, SplitPanel } from '@lumino/widgets';
+import * as React from 'react';
+
+import { IJobActions } from '../components/common';
+import { JobHeader, ResultsList } from '../components/JobDetails';
+import { MetricsPanel } from '../components/MetricsPanel';
+import { jobsIcon } from '../icons';
+import { JobViewModel } from '../model';
+import { LogView } from './LogView';
+
+export interface IJobViewOptions {
+  model: JobViewModel;
+  actions: IJobActions;
+  downloadCsv: (jobId: string) => void;
+}
+
+export class JobView extends BoxPanel {
+  constructor(options: IJobViewOptions) {
+    super({ direction: 'top-to-bottom', spacing: 0 });
+    const { model, actions } = options;
+    this.model = model;
+    this.id = `momo-job-${model.jobId}`;
+    this.addClass('jp-MomoJobs-jobView');
+    this.title.icon = jobsIcon;
+    this.title.closable = true;
+    this._setTitle();
+    model.changed.connect(this._setTitle, this);
+
+    const header = ReactWidget.create(
+      <UseSignal signal={model.changed}>
+        {() => (
+          <JobHeader
+            job={model.job}
+            jobId={model.jobId}
+            gone={model.gone}
+            error={model.error}
+            actions={actions}
+          />
+        )}
+      </UseSignal>
+    );
+    header.addClass('jp-MomoJobs-jobHeaderWidget');
+
+    const log = new LogView({
+      follower: model.log,
+      downloadUrl: model.jobs.client.downloadUrl(
+        `jobs/${encodeURIComponent(model.jobId)}/log`,
+        { format: 'raw' }
+      )
+    });
+    this.log = log;
+    const side = new Panel();
+    side.addClass('jp-MomoJobs-side');
+    const metrics = ReactWidget.create(
+      <UseSignal signal={model.metrics.changed}>
+        {() => (
+          <MetricsPanel
+            model={model.metrics}
+            onDownloadCsv={() => options.downloadCsv(model.jobId)}
+          />
+        )}
+      </UseSignal>
+    );
+    const results = ReactWidget.create(
+      <UseSignal signal={model.changed}>
+        {() => (
+          <ResultsList
+            results={model.results}
+            job={model.job}
+            actions={actions}
+            onRefresh={() => void model.refreshResults()}
+          />
+        )}
+      </UseSignal>
+    );
+    side.addWidget(metrics);
+    side.addWidget(results);
+
+    const split = new SplitPanel({ orientation: 'horizontal', spacing: 4 });
+    split.addClass('jp-MomoJobs-split');
+    split.addWidget(log);
+    split.addWidget(side);
+    split.setRelativeSizes([1, 1]);
+
+    this.addWidget(header);
+    this.addWidget(split);
+    BoxPanel.setStretch(header, 0);
+    BoxPanel.setStretch(split, 1);
+  }
+
+  readonly model: JobViewModel;
+  readonly log: LogView;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.model.dispose();
+    super.dispose();
+  }
+
+  private _setTitle(): void {
+    const job = this.model.job;
+    this.title.label = job ? job.name : this.model.jobId;
+    this.title.caption = job
+      ? `${job.name} (${job.status}) — ${job.script}`
+      : this.model.jobId;
+    this.title.className = job ? `jp-MomoJobs-tab-${job.status}` : '';
+  }
+}
