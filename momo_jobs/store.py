@@ -205,7 +205,9 @@ class Store:
                 f"SELECT COUNT(*), MIN({xcol}), MAX({xcol}) {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity'))",
                 (series_id,)).fetchone()
             others = self._db.execute(
-                f"SELECT p.t - j.started_unix, p.raw {base} AND p.value IS NULL AND p.raw NOT IN ('NaN', 'Infinity', '-Infinity') ORDER BY p.rowid LIMIT 1000",
+                "SELECT p.t - j.started_unix, p.raw FROM points p JOIN series s ON p.series_id = s.id "
+                "JOIN jobs j ON s.job_seq = j.seq WHERE p.series_id = ? AND p.value IS NULL "
+                "AND p.raw NOT IN ('NaN', 'Infinity', '-Infinity') ORDER BY p.rowid LIMIT 1000",
                 (series_id,)).fetchall()
             if numeric_count <= max_points:
                 rows = self._db.execute(

@@ -88,18 +88,36 @@ def write_script(jp_root_dir):
 
 
 
-@pytest.fixture
-def server_process(tmp_path):
-    """A started ``jupyter server`` subprocess (see server_process.py); stopped afterwards."""
-    from server_process import ServerProcess
+class _Servers:
+    """Starts ``jupyter server`` subprocesses (server_process.py) and stops them all at the end."""
 
-    servers = []
+    def __init__(self, base):
+        self.base = base
+        self.started = []
 
-    def start(env=None):
-        server = ServerProcess(tmp_path / f"server{len(servers)}", env)
-        servers.append(server)
+    def __call__(self, env=None):
+        from server_process import ServerProcess
+
+        server = ServerProcess(self.base / f"server{len(self.started)}", env)
+        self.started.append(server)
         return server.start()
 
-    yield start
-    for server in servers:
-        server.stop()
+    def stop_all(self):
+        for server in self.started:
+            server.stop()
+
+
+@pytest.fixture
+def server_process(tmp_path):
+    """``server_process(env=None)`` → a started ServerProcess, stopped after the test."""
+    servers = _Servers(tmp_path)
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_server_process(tmp_path_factory):
+    """Like server_process, shared by a module's tests (a server takes seconds to start)."""
+    servers = _Servers(tmp_path_factory.mktemp("servers"))
+    yield servers
+    servers.stop_all()

@@ -7,7 +7,7 @@ how it is torn down: ``ray stop`` kills every Ray process on the machine by name
 
 Use it from a conftest::
 
-    from tests.ray_head import ray_head  # noqa: F401  (session fixture)
+    from ray_head import ray_head  # noqa: F401  (session fixture)
 
 or as a context manager, or by hand: ``python tests/ray_head.py`` prints the
 dashboard address and keeps the head up until Ctrl-C.
@@ -100,9 +100,11 @@ class RayHead:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ray start exited with {self.proc.returncode}:\n{self.startup_log()}")
             try:
-                # The job API answers only once the head's job module is up.
-                with urllib.request.urlopen(f"{self.address}/api/jobs/", timeout=2) as r:
-                    if r.status == 200:
+                # The job API and the node list answer only once the head's modules are up.
+                with urllib.request.urlopen(f"{self.address}/api/jobs/", timeout=5):
+                    pass
+                with urllib.request.urlopen(f"{self.address}/api/v0/nodes", timeout=5) as r:
+                    if '"ALIVE"' in r.read().decode():
                         return
             except OSError:
                 pass
@@ -130,7 +132,7 @@ class RayHead:
         if self.proc is None:
             return
         strays = self._processes()
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:

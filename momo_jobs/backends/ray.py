@@ -34,7 +34,7 @@ from .base import Backend, GpuInfo, Inventory, LaunchError
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 # A log polled whole while it is shorter than this (characters); streamed after.
-POLL_LIMIT = 1 << 20
+POLL_LIMIT = 256 << 10
 POLL_MIN = 0.1  # seconds between polls while output flows
 POLL_MAX = 1.0  # ... and at most, when it doesn't
 STATUS_EVERY = 1.0
@@ -44,6 +44,9 @@ HTTP_TIMEOUT = 30.0
 SUBMIT_TIMEOUT = 600.0  # a working dir is zipped and uploaded first
 # How long a yes from has_room holds the resources for the launch that follows.
 RESERVATION_TTL = 10.0
+# How old Ray's resource usage may be when it comes without its time (the
+# autoscaler's report interval is 5 s) and a job's start or end may be missing from it.
+USAGE_AGE = 8.0
 # Ray's driver log starts with its own lines (runtime env setup), then this one.
 ENTRYPOINT_MARKER = "Running entrypoint for job {job_id}: {entrypoint}\n"
 # Without the marker in the log's first this-many characters, the whole log is the job's.
@@ -66,6 +69,7 @@ class _Cluster:
     avail_gpu: float
     gpus: list[GpuInfo]
     time: float | None  # when Ray measured the usage (Ray's clock, unix seconds)
+    fetched_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -76,7 +80,20 @@ class _Job:
     gpus: float
     start_ms: int | None = None  # Ray's clock
     end_ms: int | None = None
+    launched_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None
     task: asyncio.Task | None = None
+
+    def counted_in(self, cluster: _Cluster) -> tuple[bool, bool]:
+        """Whether the cluster's measured usage may include this job, and whether the job holds resources now."""
+        holds = self.ended_at is None
+        if cluster.time is not None:
+            started = self.start_ms is not None and self.start_ms / 1000 <= cluster.time
+            ended = self.end_ms is not None and self.end_ms / 1000 <= cluster.time
+        else:
+            started = self.launched_at <= cluster.fetched_at - USAGE_AGE
+            ended = self.ended_at is not None and self.ended_at <= cluster.fetched_at - USAGE_AGE
+        return started and not ended, holds
 
 
 @dataclass
@@ -101,10 +118,12 @@ class _LogCursor:
     def feed(self, text: str, final: bool = False) -> bytes:
         if self.head is not None:
             self.head += text
-            i = self.head.find(self.marker)
+            # Looked for only at the start, so each read of the log decides alike.
+            end = MARKER_SEARCH_LIMIT + len(self.marker)
+            i = self.head.find(self.marker, 0, end)
             if i >= 0:
                 text = self.head[i + len(self.marker):]
-            elif final or len(self.head) > MARKER_SEARCH_LIMIT:
+            elif final or len(self.head) >= end:
                 text = self.head  # no preamble found: keep it all
             else:
                 return b""
@@ -276,27 +295,34 @@ class RayBackend(Backend):
         self._connect().submit_job(**kwargs)
 
     def _refresh_cluster(self) -> _Cluster:
-        usage, measured = parse_usage(self._get("/api/cluster_status"))
+        answer = self._get("/api/v0/nodes?limit=10000&detail=false")
+        nodes = [n for n in ((answer.get("data") or {}).get("result") or {}).get("result") or []
+                 if n.get("state", "ALIVE") == "ALIVE"]
+        total = {kind: sum(float((n.get("resources_total") or {}).get(kind, 0)) for n in nodes)
+                 for kind in ("CPU", "GPU")}
         try:
-            answer = self._get("/api/v0/nodes?limit=10000&detail=false")
-            nodes = ((answer.get("data") or {}).get("result") or {}).get("result") or []
+            usage, measured = parse_usage(self._get("/api/cluster_status"))
         except RayUnavailable:
-            nodes = []
-        gpus = cluster_gpus(nodes)
-        used_cpu, total_cpu = usage.get("CPU", (0.0, 0.0))
-        used_gpu, total_gpu = usage.get("GPU", (0.0, float(len(gpus))))
-        if not gpus and total_gpu:
-            gpus = [GpuInfo(index=str(i), name="GPU") for i in range(int(total_gpu))]
-        return _Cluster(total_cpu=total_cpu, avail_cpu=total_cpu - used_cpu, total_gpu=total_gpu,
-                        avail_gpu=total_gpu - used_gpu, gpus=gpus, time=measured)
+            usage, measured = {}, None
+        if "CPU" not in usage:
+            # No usage report yet (the autoscaler writes one every few seconds): only our jobs count.
+            usage, measured = {}, None
+        used = {kind: usage.get(kind, (0.0, 0.0))[0] for kind in ("CPU", "GPU")}
+        return _Cluster(total_cpu=total["CPU"], avail_cpu=total["CPU"] - used["CPU"], total_gpu=total["GPU"],
+                        avail_gpu=total["GPU"] - used["GPU"], gpus=cluster_gpus(nodes), time=measured)
 
     # the service's side
 
     async def start(self) -> None:
-        try:
-            self._cluster = await self._call(self._refresh_cluster, timeout=2 * HTTP_TIMEOUT)
-        except (RayUnavailable, asyncio.TimeoutError) as exc:
-            self.log.warning("momo-jobs: the Ray cluster does not answer yet: %s", exc)
+        for attempt in range(3):
+            try:
+                self._cluster = await self._call(self._refresh_cluster, timeout=2 * HTTP_TIMEOUT)
+                break
+            except (RayUnavailable, asyncio.TimeoutError) as exc:
+                if attempt == 2:
+                    self.log.warning("momo-jobs: the Ray cluster does not answer yet: %s", exc)
+                else:
+                    await asyncio.sleep(1.0)
         self._refresher = asyncio.create_task(self._refresh_loop())
 
     async def _refresh_loop(self) -> None:
@@ -331,25 +357,26 @@ class RayBackend(Backend):
         return Inventory(gpus=list(cluster.gpus), cpu_slots=int(cluster.total_cpu))
 
     def _forget_ended(self) -> None:
+        """Drops ended jobs that the cluster's measurement no longer counts."""
         cluster = self._cluster
-        if cluster is None or cluster.time is None:
+        if cluster is None:
             return
         for job_id, job in list(self._jobs.items()):
-            if job.end_ms is not None and job.end_ms / 1000 < cluster.time and (job.task is None or job.task.done()):
-                del self._jobs[job_id]
+            if job.ended_at is not None and job.task is not None and job.task.done():
+                if job.counted_in(cluster) == (False, False):
+                    del self._jobs[job_id]
 
     def _free(self) -> tuple[float, float]:
-        """The cluster's free CPUs and GPUs, as of its last measurement corrected
-        for what our own jobs took or gave back since."""
+        """The cluster's free CPUs and GPUs: its last measurement, corrected for
+        what our own jobs took or gave back since. In doubt it counts less."""
         cluster = self._cluster
         cpu, gpu = cluster.avail_cpu, cluster.avail_gpu
-        measured = cluster.time
         for job in self._jobs.values():
-            if job.end_ms is not None:
-                if measured is not None and job.end_ms / 1000 > measured and (job.start_ms or 0) / 1000 <= measured:
-                    cpu += job.cpus
-                    gpu += job.gpus
-            elif measured is None or job.start_ms is None or job.start_ms / 1000 > measured:
+            counted, holds = job.counted_in(cluster)
+            if counted and not holds:
+                cpu += job.cpus
+                gpu += job.gpus
+            elif holds and not counted:
                 cpu -= job.cpus
                 gpu -= job.gpus
         now = time.monotonic()
@@ -448,13 +475,17 @@ class RayBackend(Backend):
         run = job.run
         recorder = LogRecorder(run.folder)
         failures = 0
+        streaming = recorder.size >= POLL_LIMIT
         try:
             while True:
                 try:
-                    if recorder.size < POLL_LIMIT:
+                    if not streaming:
                         info = await self._poll(job, recorder)
+                        streaming = info is None
                     else:
                         info = await self._stream(job, recorder)
+                        if info is None:
+                            await asyncio.sleep(1.0)  # the stream closed early: open a new one
                     if info is not None:
                         break
                     failures = 0
@@ -473,6 +504,7 @@ class RayBackend(Backend):
         else:
             record = exit_record(info)
             job.end_ms = info.get("end_time") or int(time.time() * 1000)
+        job.ended_at = time.monotonic()
         record.save(run.folder)
 
     def _marker(self, job: _Job) -> str:

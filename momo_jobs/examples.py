@@ -1,0 +1,75 @@
+"""Copy a worked example into a folder and prepare its data (``momo-jobs example mnist DIR``).
+
+The user's files win: a file the folder already has is never overwritten, so running
+this again only fills in what is missing.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Example:
+    folder: str  # under examples/ in a source tree, under momo_jobs/_examples/ in a wheel
+    notebook: str
+    files: tuple[str, ...]
+    prepare_data: Callable[[Path, Log], object]
+
+
+def _mnist_data(dest: Path, log: Log) -> object:
+    from .mnist_data import ensure_mnist
+
+    return ensure_mnist(dest, log=log)
+
+
+EXAMPLES = {
+    "mnist": Example("mnist", "How_Train_Model.ipynb", ("How_Train_Model.ipynb", "How_Train_Model.py"), _mnist_data),
+}
+
+
+def example_source(name: str) -> Path:
+    """The folder that holds an example's files: packaged in the wheel, or the source tree's."""
+    example = _example(name)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_examples" / example.folder, here.parent / "examples" / example.folder):
+        if all((candidate / f).is_file() for f in example.files):
+            return candidate
+    raise RuntimeError(f"the {name} example's files are missing from this installation of momo-jobs")
+
+
+def _example(name: str) -> Example:
+    try:
+        return EXAMPLES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown example {name!r}; available: {', '.join(sorted(EXAMPLES))}") from None
+
+
+def prepare_example(name: str, dest: Path, log: Log = print) -> Path:
+    """Copy example ``name``'s files that ``dest`` lacks, prepare its data; return the notebook's path.
+
+    Raises ``ValueError`` for an unknown example, ``RuntimeError`` (one line) when its
+    data can't be had from any source; the files are copied either way.
+    """
+    example = _example(name)
+    source = example_source(name)
+    dest = Path(dest).expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest} exists and is not a folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    for file in example.files:
+        target = dest / file
+        try:
+            # "x": never replace a file, even one that appears while this runs
+            with open(source / file, "rb") as src, open(target, "xb") as out:
+                shutil.copyfileobj(src, out)
+        except FileExistsError:
+            log(f"kept your {target}")
+        else:
+            log(f"wrote {target}")
+    example.prepare_data(dest, log)
+    return dest / example.notebook

@@ -1,0 +1,93 @@
+"""momo_jobs.keras.MetricsCallback and log_metric print lines the project's parser reads."""
+import io
+import subprocess
+import sys
+
+import pytest
+
+from momo_jobs import log_metric
+from momo_jobs.protocol import parse_metric_line
+
+keras = pytest.importorskip("keras")
+np = pytest.importorskip("numpy")
+
+from momo_jobs.keras import MetricsCallback  # noqa: E402  (needs keras)
+
+
+def points(text):
+    return [p for p in map(parse_metric_line, text.splitlines()) if p is not None]
+
+
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def tiny_data(n=64):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 3, n), 3)
+    return x, y
+
+
+def test_log_metric_lines_parse():
+    out = io.StringIO()
+    log_metric("loss", 0.5, file=out)
+    log_metric("loss", 0.25, step=120, file=out)
+    log_metric("val_loss", 0.04, epoch=3, file=out)
+    log_metric("acc", np.float32(0.75), step=1, epoch=1, file=out)
+    got = [tuple(p) for p in points(out.getvalue())]
+    assert got == [("loss", 0.5, None, None), ("loss", 0.25, 120, None),
+                   ("val_loss", 0.04, None, 3), ("acc", 0.75, 1, 1)]
+
+
+def test_epoch_lines_beside_keras_progress_bar(capsys):
+    x, y = tiny_data()
+    model = tiny_model()
+    # verbose=1: Keras' own bar writes without a newline, so the first metric of each
+    # epoch lands right after the bar's text (DESIGN §4) and must still count.
+    model.fit(x, y, batch_size=16, epochs=3, verbose=1, validation_data=(x, y), callbacks=[MetricsCallback()])
+    out = capsys.readouterr().out
+    got = points(out)
+    names = {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert {p.metric for p in got} == names
+    for name in names:
+        series = [p for p in got if p.metric == name]
+        assert [p.epoch for p in series] == [1, 2, 3]
+        assert all(p.step is None and isinstance(p.value, float) for p in series)
+    assert any(not line.startswith("{") and parse_metric_line(line) for line in out.splitlines()), \
+        "expected a metric line that shares its line with Keras' progress bar"
+
+
+def test_every_n_batches_and_evaluate():
+    x, y = tiny_data(64)  # 4 batches of 16 per epoch
+    model = tiny_model()
+    out = io.StringIO()
+    callback = MetricsCallback(every_n_batches=3, file=out)
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[callback])
+    model.evaluate(x, y, verbose=0, callbacks=[callback])
+    got = points(out.getvalue())
+    batch_loss = [p for p in got if p.metric == "batch_loss"]
+    assert [p.step for p in batch_loss] == [3, 6, 9, 12]  # the global batch count across epochs
+    assert all(p.epoch is None for p in batch_loss)
+    assert [p.epoch for p in got if p.metric == "loss"] == [1, 2, 3]
+    test = {p.metric: p for p in got if p.metric.startswith("test_")}
+    assert set(test) == {"test_loss", "test_accuracy"}
+    assert 0.0 <= test["test_accuracy"].value <= 1.0
+
+
+def test_every_n_batches_must_be_positive():
+    for bad in (0, -2, True):
+        with pytest.raises(ValueError):
+            MetricsCallback(every_n_batches=bad)
+
+
+def test_import_momo_jobs_stays_light():
+    code = ("import sys, momo_jobs, momo_jobs.mnist_data, momo_jobs.examples\n"
+            "heavy = sorted(m for m in ('tensorflow', 'keras', 'numpy', 'jax', 'torch') if m in sys.modules)\n"
+            "print(heavy)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

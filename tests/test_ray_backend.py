@@ -1,0 +1,377 @@
+"""The Ray backend against a real local Ray head (tests/ray_head.py): no mocks.
+
+The jobs wait on gate files the test creates, so "while the job runs" and
+"mid-job" are states the test sets up rather than races it hopes to win.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from momo_jobs.backends.ray import (POLL_LIMIT, RayBackend, _LogCursor, cluster_gpus, exit_record,
+                                    launch_error, parse_usage)
+from momo_jobs.jobfiles import EXIT, LOG, METRICS, SNAPSHOT, ExitRecord, RunSpec
+from ray_head import ray_head  # noqa: F401  (session fixture)
+
+WAIT = 120  # seconds; Ray starts a job in seconds, a busy 2-core machine takes longer
+
+# Waits for a file the test creates (a gate), so the job's steps follow the test's.
+GATE = """
+import os, sys, time
+def gate(path):
+    deadline = time.time() + 300
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            sys.exit("gate never opened: " + path)
+        time.sleep(0.05)
+"""
+
+
+def make_run(root: Path, job_id: str, script: str, args=(), resource="cpu", gpus=0, stop_grace=1.0) -> RunSpec:
+    folder = root / job_id
+    (folder / SNAPSHOT).mkdir(parents=True)
+    (folder / SNAPSHOT / "train.py").write_text(textwrap.dedent(script))
+    env = {"PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": "" if resource == "cpu" else "0,1"[: 2 * gpus - 1],
+           "MOMO_JOB_ID": job_id, "MOMO_RESULTS_DIR": str(root / "results")}
+    run = RunSpec(job_id=job_id, job_dir=str(folder), argv=[sys.executable, str(folder / SNAPSHOT / "train.py"),
+                                                            *map(str, args)],
+                  cwd=str(root), env=env, resource=resource, gpus=gpus, stop_grace=stop_grace)
+    run.save()
+    return run
+
+
+def settings(address: str, data_dir: Path):
+    return SimpleNamespace(ray_address=address, stop_grace_seconds=1.0, data_dir=str(data_dir))
+
+
+def log_text(run: RunSpec) -> str:
+    try:
+        return (run.folder / LOG).read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def metric_points(run: RunSpec) -> list[dict]:
+    try:
+        return [json.loads(line) for line in (run.folder / METRICS).read_text().splitlines()]
+    except FileNotFoundError:
+        return []
+
+
+async def until(check, what: str, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def ended(run: RunSpec, timeout: float = WAIT) -> ExitRecord:
+    await until(lambda: (run.folder / EXIT).exists(), f"{run.job_id} to end", timeout)
+    return ExitRecord.load(run.folder)
+
+
+@pytest.fixture
+def job_root(tmp_path):
+    return tmp_path / "jobs"
+
+
+@pytest.fixture
+def unique():
+    # Ray keeps every submission id for the cluster's life: each test's ids are new.
+    return f"{int(time.time() * 1000) % 10**9}"
+
+
+@pytest.fixture
+def ray_client(ray_head):
+    from ray.job_submission import JobSubmissionClient
+
+    return JobSubmissionClient(ray_head.address)
+
+
+async def ray_status(client, job_id: str) -> str:
+    return str((await asyncio.to_thread(client.get_job_status, job_id)).value)
+
+
+# Real cluster
+
+ENV_JOB = GATE + """
+import json
+print("CUDA_VISIBLE_DEVICES=%r" % os.environ.get("CUDA_VISIBLE_DEVICES"))
+print("MOMO_JOB_ID=" + os.environ["MOMO_JOB_ID"])
+for step in range(3):
+    print(json.dumps({"metric": "loss", "value": 1.0 / (step + 1), "step": step}))
+print("ready")
+gate(sys.argv[1])
+print(json.dumps({"metric": "accuracy", "value": 0.5, "epoch": 1}))
+sys.exit(int(sys.argv[2]))
+"""
+
+
+async def test_jobs_get_their_devices_and_stream_live(ray_head, job_root, unique):
+    backend = RayBackend(settings(ray_head.address, job_root))
+    await backend.start()
+    try:
+        inventory = backend.inventory()
+        assert [g.index for g in inventory.gpus] == ["0", "1"]
+        assert inventory.cpu_slots == 4
+        release = job_root / "release"
+        cpu = make_run(job_root, f"cpu-{unique}", ENV_JOB, [release, 3])
+        gpu_runs = [make_run(job_root, f"gpu{i}-{unique}", ENV_JOB, [release, 0], resource="gpu", gpus=1)
+                    for i in range(2)]
+        runs = [cpu, *gpu_runs]
+        await asyncio.gather(*(backend.launch(run) for run in runs))
+        await backend.launch(gpu_runs[0])  # a retried submit: still one job
+
+        for run in runs:
+            await until(lambda: "ready\n" in log_text(run), f"{run.job_id}'s first lines")
+            await until(lambda: len(metric_points(run)) == 3, f"{run.job_id}'s metrics")
+            assert not (run.folder / EXIT).exists()
+            assert await backend.is_alive(run)
+        assert not backend.has_room("gpu", 1)  # both GPUs are ours now
+
+        release.touch()
+        records = {run.job_id: await ended(run) for run in runs}
+    finally:
+        await backend.close()
+
+    assert "CUDA_VISIBLE_DEVICES=''\n" in log_text(cpu)
+    seen = set()
+    for run in gpu_runs:
+        line = next(l for l in log_text(run).splitlines() if l.startswith("CUDA_VISIBLE_DEVICES="))
+        seen.add(eval(line.split("=", 1)[1]))
+    assert seen == {"0", "1"}
+    for run in runs:
+        text = log_text(run)
+        assert text.startswith("CUDA_VISIBLE_DEVICES=")  # Ray's own preamble is left out
+        assert text.count("ready\n") == 1
+        assert f"MOMO_JOB_ID={run.job_id}\n" in text
+        points = metric_points(run)
+        assert [(p["metric"], p["step"], p["epoch"]) for p in points] == \
+            [("loss", 0, None), ("loss", 1, None), ("loss", 2, None), ("accuracy", None, 1)]
+        assert all(p["t"] > 0 for p in points)
+    assert records[cpu.job_id].exit_code == 3 and not records[cpu.job_id].stopped
+    assert "exit code 3" in records[cpu.job_id].reason
+    for run in gpu_runs:
+        assert records[run.job_id].exit_code == 0 and records[run.job_id].reason is None
+
+
+STUBBORN_JOB = """
+import os, signal, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('child ignores SIGTERM', flush=True); time.sleep(600)"])
+print("child pid", child.pid, flush=True)
+child.wait()
+"""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+async def test_stop_ends_a_child_that_ignores_sigterm(ray_head, job_root, unique):
+    backend = RayBackend(settings(ray_head.address, job_root))
+    await backend.start()
+    run = make_run(job_root, f"stop-{unique}", STUBBORN_JOB, stop_grace=1.0)
+    try:
+        await backend.launch(run)
+        await until(lambda: "child ignores SIGTERM" in log_text(run), "the child to start")
+        pid = int(next(l for l in log_text(run).splitlines() if l.startswith("child pid")).split()[-1])
+        assert pid_alive(pid)
+        started = time.monotonic()
+        await backend.stop(run)
+        record = await ended(run, timeout=60)
+        await until(lambda: not pid_alive(pid), "the child to be killed", timeout=30)
+        assert time.monotonic() - started < 30
+    finally:
+        if not (run.folder / EXIT).exists():
+            await backend.stop(run)
+        await backend.close()
+    assert record.stopped
+    assert "child ignores SIGTERM" in log_text(run)  # the partial log is kept
+
+
+def resumable_job(filler_lines: int) -> str:
+    """Prints a first half, waits, prints a second half (while no server follows it), waits, ends."""
+    return GATE + f"""
+import json
+for i in range({filler_lines}):
+    print("filler %06d " % i + "x" * 100)
+for step in range(20):
+    print("first half line %d" % step)
+    print(json.dumps({{"metric": "loss", "value": step, "step": step}}))
+print("half1-done")
+gate(sys.argv[1])
+for step in range(20, 40):
+    print("second half line %d" % step)
+    print(json.dumps({{"metric": "loss", "value": step, "step": step}}))
+    time.sleep(0.01)
+print("half2-done")
+gate(sys.argv[2])
+print("bye")
+"""
+
+
+def resumable_output(filler_lines: int) -> str:
+    out = [f"filler {i:06d} " + "x" * 100 for i in range(filler_lines)]
+    for step in range(20):
+        out += [f"first half line {step}", json.dumps({"metric": "loss", "value": step, "step": step})]
+    out.append("half1-done")
+    for step in range(20, 40):
+        out += [f"second half line {step}", json.dumps({"metric": "loss", "value": step, "step": step})]
+    out += ["half2-done", "bye"]
+    return "\n".join(out) + "\n"
+
+
+async def test_restart_reattaches_without_loss_or_duplicates(ray_head, job_root, unique, ray_client):
+    gate1, gate2 = job_root / "gate1", job_root / "gate2"
+    big_filler = POLL_LIMIT // 100 + 500  # past the polling limit: followed through the websocket
+    jobs = {
+        "small": (make_run(job_root, f"small-{unique}", resumable_job(0), [gate1, gate2]), 0),
+        "big": (make_run(job_root, f"big-{unique}", resumable_job(big_filler), [gate1, gate2]), big_filler),
+        # Ends while no server follows it.
+        "done": (make_run(job_root, f"done-{unique}", resumable_job(0), [gate1, gate1]), 0),
+    }
+    first = RayBackend(settings(ray_head.address, job_root))
+    await first.start()
+    second = RayBackend(settings(ray_head.address, job_root))
+    try:
+        for run, _ in jobs.values():
+            await first.launch(run)
+        for run, _ in jobs.values():
+            await until(lambda: "half1-done\n" in log_text(run), f"{run.job_id}'s first half")
+        await first.close()  # the server goes away
+        gate1.touch()
+        for run, _ in jobs.values():
+            await until(lambda: "half2-done" in ray_client.get_job_logs(run.job_id), f"{run.job_id}'s second half")
+        await until(lambda: ray_client.get_job_status(jobs["done"][0].job_id).is_terminal(), "the finished job")
+        for run, _ in jobs.values():
+            assert "second half" not in log_text(run)
+            assert not (run.folder / EXIT).exists()
+
+        await second.start()  # the server is back
+        assert await second.reattach(jobs["small"][0])
+        assert await second.reattach(jobs["big"][0])
+        assert not await second.reattach(jobs["done"][0])  # already over: recorded at once
+        assert (jobs["done"][0].folder / EXIT).exists()
+        gone = make_run(job_root, f"never-submitted-{unique}", "print('hi')")
+        assert not await second.reattach(gone)
+
+        gate2.touch()
+        for run, filler in jobs.values():
+            record = await ended(run)
+            assert record.exit_code == 0, record
+            assert log_text(run) == resumable_output(filler), run.job_id
+            steps = [p["step"] for p in metric_points(run)]
+            assert steps == list(range(40)), run.job_id
+    finally:
+        gate1.touch()
+        gate2.touch()
+        await first.close()
+        await second.close()
+
+
+# Latency (opt-in: MOMO_RAY_LATENCY_TRIALS=10 pytest tests/test_ray_backend.py -k latency -s)
+
+async def first_line_latency(backend, run: RunSpec) -> float:
+    started = time.monotonic()
+    await backend.launch(run)
+    log = run.folder / LOG
+    await until(lambda: log.exists() and log.stat().st_size > 0, f"{run.job_id}'s first line")
+    latency = time.monotonic() - started
+    await ended(run)
+    return latency
+
+
+@pytest.mark.skipif(not os.environ.get("MOMO_RAY_LATENCY_TRIALS"), reason="a measurement, not a check")
+async def test_first_line_latency(ray_head, job_root, unique):
+    from momo_jobs.backends.local import LocalBackend
+
+    trials = int(os.environ["MOMO_RAY_LATENCY_TRIALS"])
+    script = "print('first line')\n"
+    ray = RayBackend(settings(ray_head.address, job_root))
+    await ray.start()
+    local = LocalBackend(SimpleNamespace(gpus="", cpu_slots=1, stop_grace_seconds=1.0, data_dir=str(job_root)))
+    results: dict[str, list[float]] = {"ray": [], "local": []}
+    try:
+        for i in range(trials):
+            results["ray"].append(await first_line_latency(ray, make_run(job_root, f"lat-ray{i}-{unique}", script)))
+            results["local"].append(await first_line_latency(local, make_run(job_root, f"lat-local{i}", script)))
+    finally:
+        await ray.close()
+        await local.close()
+    for name, values in results.items():
+        values.sort()
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        print(f"\nsubmit → first line, {name}: median {statistics.median(values):.3f} s, p95 {p95:.3f} s, "
+              f"min {values[0]:.3f} s, max {values[-1]:.3f} s over {len(values)} trials")
+
+
+# Without a cluster
+
+def test_log_cursor_drops_rays_preamble_and_what_was_recorded():
+    marker = "Running entrypoint for job j1: python train.py\n"
+    log = "2026-01-01 INFO job_manager.py -- Runtime env is setting up.\n" + marker + "héllo\nworld\n"
+    assert _LogCursor(marker, 0).feed(log) == "héllo\nworld\n".encode()
+    assert _LogCursor(marker, len("héllo\n".encode())).feed(log) == b"world\n"
+    # In pieces, as the websocket sends it, with the marker split across two.
+    cursor = _LogCursor(marker, 2)
+    pieces = [log[:70], log[70:90], log[90:]]
+    assert b"".join(cursor.feed(p) for p in pieces) == "héllo\nworld\n".encode()[2:]
+    # Still in Ray's preamble: nothing yet; over without a marker: all of it.
+    assert _LogCursor(marker, 0).feed("Runtime env is setting up.\n") == b""
+    assert _LogCursor(marker, 0).feed("setup failed\n", final=True) == b"setup failed\n"
+
+
+def test_exit_records_from_rays_states():
+    ok = exit_record({"status": "SUCCEEDED", "end_time": 1_700_000_000_000})
+    assert ok.exit_code == 0 and ok.finished_at.startswith("2023-11-14T22:13:20")
+    failed = exit_record({"status": "FAILED", "driver_exit_code": 3,
+                          "message": "Job entrypoint command failed with exit code 3, last available logs "
+                                     "(truncated to 20,000 chars):\nTraceback ..."})
+    assert (failed.exit_code, failed.reason) == (3, "Job entrypoint command failed with exit code 3")
+    killed = exit_record({"status": "FAILED", "driver_exit_code": -9, "message": "killed"})
+    assert killed.signal == "SIGKILL"
+    never = exit_record({"status": "FAILED", "message": "runtime env setup failed"})
+    assert never.exit_code is None and never.reason == "runtime env setup failed"
+    assert exit_record({"status": "STOPPED"}).stopped
+
+
+def test_oversized_working_dir_is_a_clear_launch_error():
+    exc = RuntimeError("Request failed with status code 500: Traceback (most recent call last):\n  File x\n"
+                       "ValueError: Package size (612.00MiB) exceeds the maximum size of 512.00MiB. "
+                       "To exclude large files, add them to '.gitignore'")
+    message = str(launch_error(exc))
+    assert "too big" in message and "612.00MiB" in message and "512.00MiB" in message
+    assert str(launch_error(RuntimeError("Traceback\n  File y\nValueError: bad entrypoint"))) == \
+        "the Ray cluster refused the job: ValueError: bad entrypoint"
+
+
+def test_cluster_resources_parsing():
+    status = {"data": {"clusterStatus": {"time": 12.5, "loadMetricsReport": {
+        "usage": {"CPU": [1.0, 4.0], "GPU": [2.0, 2.0], "memory": [0, 1]}}}}}
+    assert parse_usage(status) == ({"CPU": (1.0, 4.0), "GPU": (2.0, 2.0)}, 12.5)
+    text = {"data": {"autoscalingStatus": " - ResourceUsage: 0.0/8.0 CPU, 1.0/4.0 GPU, 0.0 GiB/2 GiB memory"}}
+    assert parse_usage(text) == ({"CPU": (0.0, 8.0), "GPU": (1.0, 4.0)}, None)
+    nodes = [{"node_id": "b", "node_ip": "10.0.0.2", "state": "ALIVE",
+              "resources_total": {"GPU": 2.0, "accelerator_type:A100": 1.0}},
+             {"node_id": "a", "node_ip": "10.0.0.1", "is_head_node": True, "state": "ALIVE",
+              "resources_total": {"CPU": 8.0}},
+             {"node_id": "c", "node_ip": "10.0.0.3", "state": "DEAD", "resources_total": {"GPU": 8.0}}]
+    assert [(g.index, g.name) for g in cluster_gpus(nodes)] == [("0", "A100 on 10.0.0.2"), ("1", "A100 on 10.0.0.2")]
