@@ -9,6 +9,8 @@ PORT ?= 8888
 # Yarn is pointed at the registry npm is configured with (no host written here).
 export YARN_NPM_REGISTRY_SERVER ?= $(shell npm config get registry 2>/dev/null)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The frontend is built by scripts/frontend-build.sh, not by pip's build hook.
+export SKIP_JUPYTER_BUILDER := 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup python-deps frontend start test test-python test-js test-ui bench clean
