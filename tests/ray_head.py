@@ -52,7 +52,17 @@ class RayHead:
         self.temp_dir: str | None = None
         self.address = ""
 
-    def start(self) -> "RayHead":
+    def start(self, attempts: int = 2) -> "RayHead":
+        # Ray gives its raylet a fixed 30 s to register, which a loaded machine can miss.
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+        return self
+
+    def _start(self) -> "RayHead":
         if not RAY_BIN.exists():
             raise RuntimeError(f"no ray command next to {sys.executable}")
         (gcs, dash, client, agent_http, agent_grpc, runtime_env,
