@@ -105,7 +105,7 @@ async def test_metrics_by_time_step_epoch_and_csv(jobs_api, write_script):
     assert series["loss"]["x"] == [1, 2, 3, 4, 5, 6]
     assert series["loss"]["y"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, None]
     assert series["loss"]["count"] == 6 and series["acc"]["x"] == []
-    assert [(o["name"], o["value"]) for o in by_step["other"]] == []
+    assert [(o["name"], o["value"]) for o in by_step["other"]] == [("note", "warm-up done")]
     _, by_epoch = await jobs_api("GET", f"jobs/{job['id']}/metrics", params={"x": "epoch", "names": "acc"})
     assert [(s["name"], s["x"], s["y"]) for s in by_epoch["series"]] == [("acc", [1], [0.9])]
     _, by_time = await jobs_api("GET", f"jobs/{job['id']}/metrics")
