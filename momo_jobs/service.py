@@ -313,6 +313,11 @@ class JobService:
         out = {k: job.get(k) for k in JOB_FIELDS}
         out["args"] = job["args"][1:]  # the first is the snapshot's script name
         out["queue_position"] = self._positions.get(job["id"]) if job["status"] == "queued" else None
+        if out["queue_position"] is not None:
+            # Like a pending Slurm job, a queued job says what it waits for.
+            wanted = f"{job['gpus']} free GPU{'s' if job['gpus'] > 1 else ''}" if job["resource"] == "gpu" else "a free CPU slot"
+            ahead = out["queue_position"] - 1
+            out["reason"] = f"waiting for {wanted}" + (f", {ahead} job{'s' if ahead > 1 else ''} ahead" if ahead else "")
         results = Path(job["cwd"]) / "results"
         try:
             out["results_dir"] = relative_to_root(self.root, results)

@@ -81,6 +81,7 @@ async def test_queue_positions_move_up_and_a_queued_job_stops_at_once(jobs_api, 
     jobs = [(await jobs_api("GET", f"jobs/{i}"))[1] for i in ids]
     assert [j["status"] for j in jobs] == ["running", "running", "queued", "queued", "queued"]
     assert [j["queue_position"] for j in jobs] == [None, None, 1, 2, 3]
+    assert jobs[2]["reason"] == "waiting for 1 free GPU" and jobs[4]["reason"] == "waiting for 1 free GPU, 2 jobs ahead"
     assert sorted(g for j in jobs[:2] for g in j["gpu_ids"]) == ["0", "1"]
 
     code, stopped = await jobs_api("POST", f"jobs/{ids[2]}/stop")
