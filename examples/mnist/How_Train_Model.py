@@ -94,7 +94,7 @@ def build_model(kind="classic", steps=None):
 
         def conv(filters):
             return [layers.Conv2D(filters, (3, 3), use_bias=False),
-                    layers.BatchNormalization(), layers.Activation("relu")]
+                    layers.BatchNormalization(momentum=0.9), layers.Activation("relu")]
 
         model = keras.Sequential([
             keras.Input(shape=(28, 28, 1)),
@@ -106,7 +106,7 @@ def build_model(kind="classic", steps=None):
             layers.Dropout(0.25),
             layers.Flatten(),
             layers.Dense(128, use_bias=False),
-            layers.BatchNormalization(),
+            layers.BatchNormalization(momentum=0.9),
             layers.Activation("relu"),
             layers.Dropout(0.4),
             layers.Dense(NUM_CLASSES, activation="softmax"),
