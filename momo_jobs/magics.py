@@ -313,11 +313,16 @@ class JobMagics(Magics):
 
     # display
 
+    @property
+    def _live(self) -> bool:
+        """Displays update in place in a kernel's frontend; a terminal would print each update anew."""
+        return getattr(self.shell, "kernel", None) is not None
+
     def _watch(self, job: Job, note: str = "") -> None:
         """Shows the job's status line and keeps it current from a thread until the job ends."""
         handle = display(status_bundle(job, note), raw=True, display_id=True)
         Job._shown_live[job["id"]] = self.shell.execution_count
-        if job["status"] in FINAL:
+        if job["status"] in FINAL or not self._live:
             return
         client = self.client
 
@@ -344,7 +349,7 @@ class JobMagics(Magics):
     def _chart(self, job: Job, x: str, names: list[str], refresh: bool) -> None:
         metrics = self._api("metrics", job["id"], x=x, names=names)
         handle = display(chart_bundle(job, metrics), raw=True, display_id=True)
-        if not refresh or job["status"] in FINAL:
+        if not refresh or job["status"] in FINAL or not self._live:
             return
         client = self.client
 

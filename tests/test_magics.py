@@ -9,17 +9,12 @@ from queue import Empty
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from server_process import ServerProcess
-
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = ServerProcess(tmp_path_factory.mktemp("magics"))
-    server.start()
-    yield server
-    server.stop()
+def server(module_server_process):
+    return module_server_process()
 
 
 class Kernel:
@@ -108,6 +103,7 @@ def start_kernel(env, cwd):
 @pytest.fixture(scope="module")
 def kernel(server):
     manager, kernel = start_kernel(server.client_env(), server.root)
+    kernel.manager = manager
     reply, _ = kernel.run("%load_ext momo_jobs")
     assert reply["status"] == "ok"
     yield kernel
@@ -163,6 +159,15 @@ def test_wait_follows_progress_and_stop_ends_the_job(server, kernel):
     reply, outputs = kernel.run("w = %job wait --timeout 2")
     assert kernel.value("w.status") == "running"
     assert any("tick" in m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "update_display_data")
+    # Interrupting a wait detaches from the job without stopping it.
+    msg_id = kernel.client.execute("w2 = %job wait")
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()
+    reply = kernel.wait_for(lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+                            and m["parent_header"].get("msg_id") == msg_id)
+    assert kernel.client.get_shell_msg(timeout=10)["content"]["status"] == "ok"
+    assert "detached" in kernel.value("__import__('momo_jobs.magics').magics.status_text(w2, 'detached')")
+    assert server.client().get(job_id)["status"] == "running"
     reply, outputs = kernel.run(f"%job stop {job_id}")
     assert "stopping" in text_of(outputs) or "stopped" in text_of(outputs)
     kernel.run(f"s = %job wait {job_id}")
@@ -225,6 +230,13 @@ def test_cell_magic_submits_the_cell(server, kernel):
     reply, outputs = kernel.run("r = %job rerun")
     kernel.run("r2 = %job wait")
     assert kernel.value("r2.status") == "completed" and kernel.value("r2.id") != kernel.value("c.id")
+
+    reply, outputs = kernel.run("%%job --console\nmodel = {'weights': [1, 2]}\n")
+    kernel.run("k = %job wait")
+    assert kernel.value("k.status") == "completed" and kernel.value("k.resource") == "console"
+    assert kernel.value("k.kernel_id") in {k["id"] for k in server_request(server, "GET", "api/kernels")}
+    assert "alive" in kernel.value("__import__('momo_jobs.magics').magics.status_text(k)")
+    server.client().delete(kernel.value("k.id"))  # its kernel would hold a CPU slot
 
 
 @pytest.mark.parametrize("line, message", [
@@ -302,7 +314,16 @@ def test_notebook_kernel_finds_its_server_and_submits_its_notebook(server):
     client.load_connection_file(str(Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"))
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=60)
+        # Not wait_for_ready: with no manager it reads a slow heartbeat as death.
+        deadline = time.monotonic() + 60
+        client.kernel_info()
+        while True:
+            try:
+                if client.get_shell_msg(timeout=2)["msg_type"] == "kernel_info_reply":
+                    break
+            except Empty:
+                assert time.monotonic() < deadline, "the notebook's kernel does not answer"
+                client.kernel_info()
         kernel = Kernel(client)
         kernel.run("%load_ext momo_jobs")
         assert kernel.value("__import__('os').environ.get('MOMO_JOBS_URL')") is None
