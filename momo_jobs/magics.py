@@ -83,7 +83,8 @@ def _elapsed(job: dict) -> str | None:
 def _state(job: dict) -> str:
     status = job["status"]
     if status == "queued" and job.get("queue_position"):
-        return f"queued (#{job['queue_position']} in the {'gpu' if job['resource'] == 'gpu' else 'cpu'} queue)"
+        queue = "gpu" if job["resource"] == "gpu" else "cpu"
+        return f"queued #{job['queue_position']} in the {queue} queue" + (f", {job['reason']}" if job.get("reason") else "")
     elapsed = _elapsed(job)
     if status in ("running", "stopping"):
         return f"{status} {elapsed}" if elapsed else status
@@ -226,6 +227,18 @@ def kernel_server(kernel_id: str | None) -> JobsClient | None:
     return None
 
 
+def _root_of(url: str) -> Path | None:
+    """The root folder of the server at ``url`` when its runtime file is here, so
+    local paths can be given relative to it."""
+    from jupyter_server.serverapp import list_running_servers
+
+    for info in list_running_servers():
+        if info.get("url", "").rstrip("/") == url.rstrip("/"):
+            root = info.get("root_dir") or info.get("notebook_dir")
+            return Path(root).resolve() if root else None
+    return None
+
+
 # the magics
 
 
@@ -242,11 +255,12 @@ class JobMagics(Magics):
 
     @property
     def client(self) -> JobsClient:
-        key = (os.environ.get("MOMO_JOBS_URL"), os.environ.get("MOMO_JOBS_TOKEN"))
+        key = tuple(os.environ.get(f"MOMO_JOBS_{k}") for k in ("URL", "TOKEN", "ROOT"))
         if self._client is None or key != self._client_key:
-            client = kernel_server(_kernel_id())
-            self._client = client or JobsClient.discover()
-            self._client_key = key
+            client = kernel_server(_kernel_id()) or JobsClient.discover()
+            if client.root is None:
+                client.root = _root_of(client.url)
+            self._client, self._client_key = client, key
         return self._client
 
     def _call(self, fn: Callable, *args, **kwargs):
@@ -309,7 +323,8 @@ class JobMagics(Magics):
         path = Path(script).expanduser()
         if not path.exists() and path.with_name(path.name + ".ipynb").is_file():
             path = path.with_name(path.name + ".ipynb")  # the notebook's name without .ipynb
-        return path.resolve()
+        # With the server's root unknown, a relative path is taken as relative to it.
+        return path.resolve() if self._connected().root is not None or path.is_absolute() else path.as_posix()
 
     # display
 
@@ -404,7 +419,8 @@ class JobMagics(Magics):
             kwargs["name"] = f"{stem}-cell" if stem else "cell"
         path.write_text(cell if cell.endswith("\n") else cell + "\n", encoding="utf-8")
         try:
-            return Job(self._api("submit", path, **kwargs))
+            target = path if self._connected().root is not None else path.name
+            return Job(self._api("submit", target, **kwargs))
         finally:
             path.unlink(missing_ok=True)
 
@@ -463,7 +479,7 @@ class JobMagics(Magics):
         return job
 
     def cmd_export(self, opts):
-        notebook = Path(opts.notebook).expanduser().resolve() if opts.notebook else self._notebook()
+        notebook = self._script(opts.notebook) if opts.notebook else self._notebook()
         result = self._api("export", notebook, overwrite=opts.overwrite)
         print(f"exported {Path(str(notebook)).name} to {result['path']}")
         return None

@@ -278,6 +278,19 @@ def test_api_errors_and_an_unreachable_server_are_one_line(kernel):
     assert reply["status"] == "ok"
 
 
+def test_server_root_from_its_runtime_file(server, kernel):
+    """With MOMO_JOBS_URL alone, local paths still map to the server's root."""
+    write(server, "sub/here.py", "print('from sub')\n")
+    reply, outputs = kernel.run("import os\nroot = os.environ.pop('MOMO_JOBS_ROOT')\nos.chdir('sub')\n"
+                                "h = %job submit here.py -q")
+    try:
+        assert reply["status"] == "ok", text_of(outputs)
+        assert kernel.value("h.script") == "sub/here.py"
+    finally:
+        kernel.run("os.environ['MOMO_JOBS_ROOT'] = root\nos.chdir('..')")
+    kernel.run("%job wait")
+
+
 def test_help(kernel):
     reply, outputs = kernel.run("%job --help")
     assert reply["status"] == "ok"
