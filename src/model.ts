@@ -383,6 +383,7 @@ export class LogFollower implements IDisposable {
     this._wait = options.waitSeconds ?? 25;
     this._tail = options.tailBytes ?? 4 * 1024 * 1024;
     this._retryMs = options.retryMs ?? 2000;
+    this._idleMs = options.idleMs ?? 250;
   }
 
   readonly jobId: string;
@@ -438,6 +439,7 @@ export class LogFollower implements IDisposable {
     let caughtUp = false;
     let first = true;
     while (!this.isDisposed && !this._eof) {
+      const asked = Date.now();
       try {
         const chunk = await this._client.log(
           this.jobId,
@@ -472,6 +474,10 @@ export class LogFollower implements IDisposable {
         caughtUp = read < this._chunk;
         this._error = null;
         this._changed.emit();
+        if (read === 0 && !this._eof && Date.now() - asked < this._idleMs) {
+          // nothing new and no long poll on the server's side: do not spin
+          await sleep(this._idleMs);
+        }
       } catch (error) {
         if (this.isDisposed) {
           return;
@@ -488,6 +494,7 @@ export class LogFollower implements IDisposable {
   private _wait: number;
   private _tail: number;
   private _retryMs: number;
+  private _idleMs: number;
   private _offset = 0;
   private _skipped = 0;
   private _eof = false;
@@ -510,6 +517,8 @@ export namespace LogFollower {
     tailBytes?: number;
     /** Pause after an error, in ms (default 2000). */
     retryMs?: number;
+    /** Least time between two reads that brought nothing (default 250). */
+    idleMs?: number;
   }
 }
 

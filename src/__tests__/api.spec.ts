@@ -1,0 +1,136 @@
+import { ApiError, isFinal, queryString } from '../api';
+import { FakeServer, makeJob } from './fakeserver';
+
+describe('JobsClient', () => {
+  it('builds URLs under the API prefix with queries', () => {
+    const client = new FakeServer().client();
+    expect(client.url('jobs', { limit: 5, status: undefined })).toBe(
+      'http://localhost:8888/lab-base/momo-jobs/api/jobs?limit=5'
+    );
+    expect(client.downloadUrl('jobs/a b/log', { format: 'raw' })).toBe(
+      'http://localhost:8888/lab-base/momo-jobs/api/jobs/a b/log?format=raw&token=secret'
+    );
+  });
+
+  it('lists jobs with a status filter', async () => {
+    const server = new FakeServer();
+    const job = makeJob();
+    server.routes['GET jobs'] = () => ({ body: { jobs: [job], total: 1 } });
+    const list = await server.client().listJobs({
+      status: ['queued', 'running'],
+      limit: 10
+    });
+    expect(list.jobs[0].id).toBe(job.id);
+    expect(server.requests[0].query.get('status')).toBe('queued,running');
+    expect(server.requests[0].query.get('limit')).toBe('10');
+  });
+
+  it('posts JSON bodies', async () => {
+    const server = new FakeServer();
+    server.routes['POST jobs'] = r => ({ status: 201, body: makeJob(r.body) });
+    const job = await server
+      .client()
+      .submit({ script: 'a/nb.ipynb', resource: 'gpu', gpus: 2, args: ['-x'] });
+    expect(job.script).toBe('a/nb.ipynb');
+    expect(server.requests[0].body).toEqual({
+      script: 'a/nb.ipynb',
+      resource: 'gpu',
+      gpus: 2,
+      args: ['-x']
+    });
+  });
+
+  it('encodes the job id and the log query', async () => {
+    const server = new FakeServer();
+    server.routes['jobs/a%2Fb/log'] = () => ({
+      body: { text: 'x', offset: 3, next_offset: 4, eof: false }
+    });
+    const chunk = await server
+      .client()
+      .log('a/b', { offset: 3, limit: 10, wait: 5 });
+    expect(chunk.next_offset).toBe(4);
+    const q = server.requests[0].query;
+    expect([q.get('offset'), q.get('limit'), q.get('wait')]).toEqual([
+      '3',
+      '10',
+      '5'
+    ]);
+  });
+
+  it('asks metrics by x and names', async () => {
+    const server = new FakeServer();
+    server.routes['jobs/j/metrics'] = () => ({
+      body: { x: 'step', series: [] }
+    });
+    await server
+      .client()
+      .metrics('j', { x: 'step', names: ['loss', 'acc'], max_points: 100 });
+    const q = server.requests[0].query;
+    expect(q.get('x')).toBe('step');
+    expect(q.get('names')).toBe('loss,acc');
+    expect(q.get('max_points')).toBe('100');
+  });
+
+  it('throws ApiError with the server message and status', async () => {
+    const server = new FakeServer();
+    server.routes['DELETE jobs/j'] = () => ({
+      status: 409,
+      body: { message: 'job j is running' }
+    });
+    const error = await server
+      .client()
+      .remove('j')
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(409);
+    expect(error.message).toBe('job j is running');
+  });
+
+  it('says when the server extension is missing', async () => {
+    const server = new FakeServer();
+    server.routes['jobs'] = () => ({
+      status: 404,
+      text: '<html><body>404 Not Found</body></html>'
+    });
+    await expect(server.client().listJobs()).rejects.toThrow(
+      /server extension is not running/
+    );
+  });
+
+  it('turns network failures into ApiError status 0', async () => {
+    const server = new FakeServer();
+    server.routes['resources'] = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    const error = await server
+      .client()
+      .resources()
+      .catch(e => e);
+    expect(error.status).toBe(0);
+  });
+
+  it('returns nothing for 204', async () => {
+    const server = new FakeServer();
+    server.routes['DELETE jobs/j'] = () => ({ status: 204 });
+    await expect(server.client().remove('j')).resolves.toBeUndefined();
+  });
+
+  it('gets the metrics CSV as text', async () => {
+    const server = new FakeServer();
+    server.routes['jobs/j/metrics'] = () => ({ text: 'name,x,y\n' });
+    await expect(server.client().metricsCsv('j')).resolves.toBe('name,x,y\n');
+    expect(server.requests[0].query.get('format')).toBe('csv');
+  });
+});
+
+describe('helpers', () => {
+  it('queryString skips undefined values and encodes', () => {
+    expect(queryString({})).toBe('');
+    expect(queryString({ a: 'x y', b: undefined, c: 0 })).toBe('?a=x%20y&c=0');
+  });
+
+  it('isFinal', () => {
+    expect(isFinal('completed')).toBe(true);
+    expect(isFinal('stopping')).toBe(false);
+  });
+});
