@@ -105,9 +105,8 @@ def status_text(job: dict, note: str = "") -> str:
 
 def status_bundle(job: dict, note: str = "") -> dict:
     color = {"failed": "#c62828", "completed": "#2e7d32", "stopped": "#6d6d6d"}.get(job["status"], "inherit")
-    parts = [f"<span style=\"color:{color}\">{SYMBOLS.get(job['status'], '·')}</span>",
-             f"<b>{html.escape(job['name'])}</b>", f"<code>{job['id']}</code>", html.escape(job["resource"]),
-             html.escape(_state(job))]
+    parts = [f"<span style=\"color:{color}\">{SYMBOLS.get(job['status'], '·')}</span> <b>{html.escape(job['name'])}</b>",
+             f"<code>{job['id']}</code>", html.escape(job["resource"]), html.escape(_state(job))]
     if job.get("reason") and job["status"] in FINAL:
         parts.append(f"<span style=\"color:{color}\">{html.escape(job['reason'])}</span>")
     if note:
