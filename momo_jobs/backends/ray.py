@@ -29,17 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..jobfiles import SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
+from ..jobfiles import LOG, SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
+from ..protocol import MAX_METRIC_LINE
 from .base import Backend, GpuInfo, Inventory, LaunchError
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 # A log polled whole while it is shorter than this (characters); streamed after.
 POLL_LIMIT = 256 << 10
 POLL_MIN = 0.1  # seconds between polls while output flows
-POLL_MAX = 1.0  # ... and at most, when it doesn't
+POLL_MAX = 0.5  # ... and at most, when it doesn't
+POLL_FIRST = 0.2  # ... and at most until the job's first output (that wait is what users notice)
+POLL_FIRST_FOR = 120.0  # seconds after which a silent job is polled at POLL_MAX
 STATUS_EVERY = 1.0
 RESOURCES_EVERY = 2.0
 RETRY_MAX = 10.0
+MISSING_GRACE = 30.0  # how long Ray may not know a job before it counts as gone
 HTTP_TIMEOUT = 30.0
 SUBMIT_TIMEOUT = 600.0  # a working dir is zipped and uploaded first
 # How long a yes from has_room holds the resources for the launch that follows.
@@ -57,6 +61,10 @@ _USAGE_TEXT = re.compile(r"([\d.]+)\s*/\s*([\d.]+)\s+(CPU|GPU)\b")
 
 class RayUnavailable(Exception):
     """The cluster could not be asked (unreachable, timed out, or an unexpected answer)."""
+
+
+class JobMissing(Exception):
+    """Ray does not know the job (any more, or, briefly after a busy submit, yet)."""
 
 
 @dataclass
@@ -82,6 +90,7 @@ class _Job:
     end_ms: int | None = None
     launched_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None
+    missing_since: float | None = None
     task: asyncio.Task | None = None
 
     def counted_in(self, cluster: _Cluster) -> tuple[bool, bool]:
@@ -136,6 +145,17 @@ class _LogCursor:
         return data
 
 
+def resume_recorder(recorder: LogRecorder, folder: Path) -> None:
+    """Gives a recorder reopened on a log the line that log ends in, unfinished, so
+    that a metric line cut by a server restart is still parsed whole."""
+    if not recorder.size or not hasattr(recorder, "_partial"):
+        return
+    with open(Path(folder) / LOG, "rb") as f:
+        f.seek(max(0, recorder.size - MAX_METRIC_LINE))
+        tail = f.read(MAX_METRIC_LINE)
+    recorder._partial = tail[tail.rfind(b"\n") + 1:]
+
+
 def entrypoint_for(run: RunSpec) -> tuple[str, str]:
     """The working dir that travels to the cluster, and the command run there."""
     script = Path(run.argv[1])
@@ -160,6 +180,8 @@ def ray_env(run: RunSpec) -> dict[str, str]:
 
 def launch_error(exc: BaseException) -> LaunchError:
     text = str(exc)
+    if isinstance(exc, OSError):  # requests' errors are OSErrors
+        return LaunchError(f"could not reach the Ray cluster: {_first_line(text)}")
     if "exceeds the maximum size" in text:
         m = re.search(r"Package size \(([^)]*)\) exceeds the maximum size of ([\d.]+\s*\w+)", text)
         size = f" ({m.group(1)}, over Ray's limit of {m.group(2)})" if m else " (over Ray's size limit)"
@@ -238,7 +260,7 @@ class RayBackend(Backend):
         self._cluster: _Cluster | None = None
         self._reservations: list[_Reservation] = []
         self._refresher: asyncio.Task | None = None
-        self._closed = False
+        self._held_back = False  # has_room said no: look at the queue again after the next measurement
 
     # talking to Ray (blocking calls, each in the backend's own threads)
 
@@ -332,6 +354,9 @@ class RayBackend(Backend):
             try:
                 self._cluster = await self._call(self._refresh_cluster, timeout=2 * HTTP_TIMEOUT)
                 self._forget_ended()
+                if self._held_back:
+                    self._held_back = False
+                    self.on_change("", {})
                 if failures:
                     self.log.info("momo-jobs: the Ray cluster answers again")
                 failures = 0
@@ -343,7 +368,6 @@ class RayBackend(Backend):
                 failures += 1
 
     async def close(self) -> None:
-        self._closed = True
         tasks = [t for t in ([self._refresher] + [j.task for j in self._jobs.values()]) if t]
         for task in tasks:
             task.cancel()
@@ -388,10 +412,12 @@ class RayBackend(Backend):
 
     def has_room(self, resource: str, gpus: int) -> bool:
         if self._cluster is None:
+            self._held_back = True
             return False
         need_gpu = gpus if resource == "gpu" else 0
         cpu, gpu = self._free()
         if cpu < 1 - 1e-6 or gpu < need_gpu - 1e-6:
+            self._held_back = True
             return False
         self._reservations.append(_Reservation(cpus=1, gpus=need_gpu))
         return True
@@ -403,20 +429,29 @@ class RayBackend(Backend):
                 return
 
     async def launch(self, run: RunSpec) -> None:
+        if self._following(run.job_id):
+            return
         _, entrypoint = entrypoint_for(run)
         job = _Job(run=run, entrypoint=entrypoint, cpus=1, gpus=run.gpus if run.resource == "gpu" else 0)
+        self._take_reservation(job.gpus)
+        self._jobs[run.job_id] = job  # counted against the cluster's room from now on
         try:
             await self._call(self._submit, run, job, timeout=SUBMIT_TIMEOUT)
-        except RayUnavailable as exc:
-            raise LaunchError(str(exc)) from exc
         except Exception as exc:
-            if "already exists" not in str(exc) and not await self._exists_after_error(run.job_id):
+            if isinstance(exc, RayUnavailable) or (
+                    "already exists" not in str(exc) and not await self._exists_after_error(run.job_id)):
+                self._jobs.pop(run.job_id, None)
+                if isinstance(exc, RayUnavailable):
+                    raise LaunchError(str(exc)) from exc
                 if isinstance(exc, asyncio.TimeoutError):
                     raise LaunchError("the Ray cluster did not answer the submission in time") from exc
                 raise launch_error(exc) from exc
             # Submitted before (a retry, or an answer lost on the way): it runs once.
-        self._take_reservation(job.gpus)
         self._follow(job)
+
+    def _following(self, job_id: str) -> bool:
+        job = self._jobs.get(job_id)
+        return job is not None and job.task is not None and not job.task.done()
 
     async def _exists_after_error(self, job_id: str) -> bool:
         try:
@@ -433,8 +468,7 @@ class RayBackend(Backend):
         await self._call(stop)
 
     async def is_alive(self, run: RunSpec) -> bool:
-        job = self._jobs.get(run.job_id)
-        if job is not None and job.task is not None and not job.task.done():
+        if self._following(run.job_id):
             return True  # the copy writes exit.json once Ray reports the end
         try:
             info = await self._info(run.job_id)
@@ -463,8 +497,7 @@ class RayBackend(Backend):
     # following a job
 
     def _follow(self, job: _Job) -> None:
-        old = self._jobs.get(job.run.job_id)
-        if old is not None and old.task is not None and not old.task.done():
+        if self._following(job.run.job_id):
             return
         self._jobs[job.run.job_id] = job
         job.task = asyncio.create_task(self._copy(job), name=f"momo-ray-{job.run.job_id}")
@@ -474,6 +507,7 @@ class RayBackend(Backend):
         then writes exit.json. Retries while Ray can't be reached."""
         run = job.run
         recorder = LogRecorder(run.folder)
+        resume_recorder(recorder, run.folder)
         failures = 0
         streaming = recorder.size >= POLL_LIMIT
         try:
@@ -491,6 +525,12 @@ class RayBackend(Backend):
                     failures = 0
                 except asyncio.CancelledError:
                     raise
+                except JobMissing:
+                    job.missing_since = job.missing_since or time.monotonic()
+                    if time.monotonic() - job.missing_since > MISSING_GRACE:
+                        info = {}
+                        break
+                    await asyncio.sleep(1.0)
                 except Exception as exc:
                     failures += 1
                     if failures == 1 or failures % 30 == 0:
@@ -511,6 +551,7 @@ class RayBackend(Backend):
         return ENTRYPOINT_MARKER.format(job_id=job.run.job_id, entrypoint=job.entrypoint)
 
     def _note(self, job: _Job, info: dict) -> None:
+        job.missing_since = None
         job.start_ms = info.get("start_time") or job.start_ms
         if info.get("entrypoint"):
             job.entrypoint = info["entrypoint"]
@@ -521,6 +562,7 @@ class RayBackend(Backend):
         job_id = job.run.job_id
         interval = POLL_MIN
         checked = 0.0
+        began = time.monotonic()
         while True:
             info = None
             if time.monotonic() - checked >= max(STATUS_EVERY, interval):
@@ -528,7 +570,7 @@ class RayBackend(Backend):
                 info = await self._info(job_id)
                 checked = time.monotonic()
                 if info is None:
-                    return {}
+                    raise JobMissing(job_id)
                 self._note(job, info)
             text = await self._logs(job_id)
             over = info is not None and info.get("status") in TERMINAL
@@ -538,7 +580,11 @@ class RayBackend(Backend):
                 return info
             if len(text) >= POLL_LIMIT:
                 return None
-            interval = POLL_MIN if data else min(POLL_MAX, interval * 1.5)
+            if data:
+                interval = POLL_MIN
+            else:
+                quiet = recorder.size == 0 and time.monotonic() - began < POLL_FIRST_FOR
+                interval = min(POLL_FIRST if quiet else POLL_MAX, interval * 1.5)
             await asyncio.sleep(interval)
 
     async def _stream(self, job: _Job, recorder: LogRecorder) -> dict | None:
@@ -559,7 +605,7 @@ class RayBackend(Backend):
                 done, _ = await asyncio.wait({streaming}, timeout=5.0)
                 info = await self._info(job_id)
                 if info is None:
-                    return {}
+                    raise JobMissing(job_id)
                 self._note(job, info)
                 over = info.get("status") in TERMINAL
                 if done:
