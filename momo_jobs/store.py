@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE jobs (
@@ -55,8 +55,31 @@ CREATE TABLE points (
 CREATE INDEX points_by_series ON points(series_id);
 """
 
+# Version 2: per-series summaries of consecutive points (min and max, with where
+# they lie on each x-axis), so that a chart of millions of points reads a few
+# thousand rows; and an index of the non-numeric points, listed beside a chart.
+_SCHEMA_V2 = """
+CREATE TABLE blocks (
+    series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    min_v REAL, min_t REAL, min_step INTEGER, min_epoch INTEGER,
+    max_v REAL, max_t REAL, max_step INTEGER, max_epoch INTEGER,
+    PRIMARY KEY (series_id, level, idx)
+) WITHOUT ROWID;
+CREATE INDEX points_nonnumeric ON points(series_id) WHERE value IS NULL;
+"""
+
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
-_MIGRATIONS = [_SCHEMA_V1]
+# Each is SQL, then an optional step in Python, in the same transaction.
+_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks")]
+
+# Points per block at each level: level k summarises BLOCK ** (k + 1) consecutive
+# points of a series (in the order printed).
+BLOCK = 32
+BLOCK_LEVELS = 3
+_BLOCK_COLUMNS = "n, min_v, min_t, min_step, min_epoch, max_v, max_t, max_step, max_epoch"
 
 JSON_FIELDS = ("gpu_ids", "args", "env")
 X_COLUMNS = {"time": "p.t - j.started_unix", "step": "p.step", "epoch": "p.epoch"}
@@ -70,6 +93,19 @@ def _encode_value(value: Any) -> tuple[float | None, str | None]:
             return number, None
         return None, json.dumps(value)
     return None, json.dumps(value)
+
+
+def _value(point: tuple) -> float:
+    return point[0]
+
+
+def _merge_block(a: tuple | None, b: tuple) -> tuple:
+    """Two block summaries (n, min point, max point) as one; ``a`` comes first and wins ties."""
+    if a is None:
+        return b
+    lo = a[1:5] if a[1] <= b[1] else b[1:5]
+    hi = a[5:9] if a[5] >= b[5] else b[5:9]
+    return (a[0] + b[0], *lo, *hi)
 
 
 class Store:
@@ -90,7 +126,22 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} has schema {version}, newer than this momo-jobs ({SCHEMA_VERSION})")
             for target in range(version, SCHEMA_VERSION):
-                self._db.executescript(f"BEGIN; {_MIGRATIONS[target]}; PRAGMA user_version={target + 1}; COMMIT;")
+                sql, step = _MIGRATIONS[target]
+                self._db.executescript(f"BEGIN; {sql}")
+                try:
+                    if step:
+                        getattr(self, step)()
+                    self._db.execute(f"PRAGMA user_version={target + 1}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    def _backfill_blocks(self) -> None:
+        for (sid,) in self._db.execute("SELECT id FROM series").fetchall():
+            rows = self._db.execute("SELECT value, t, step, epoch FROM points WHERE series_id = ? ORDER BY rowid",
+                                    (sid,)).fetchall()
+            self._add_blocks(sid, 0, [tuple(r) for r in rows])
 
     def close(self) -> None:
         with self._lock:
@@ -168,26 +219,77 @@ class Store:
             self._db.execute("BEGIN")
             try:
                 series_ids: dict[str, int] = {}
-                counts: dict[int, int] = {}
+                before: dict[int, int] = {}
+                by_series: dict[int, list] = {}
                 rows = []
                 for rec in records:
                     name = rec["metric"]
                     sid = series_ids.get(name)
                     if sid is None:
                         self._db.execute("INSERT OR IGNORE INTO series (job_seq, name) VALUES (?, ?)", (job["seq"], name))
-                        sid = self._db.execute("SELECT id FROM series WHERE job_seq = ? AND name = ?",
-                                               (job["seq"], name)).fetchone()[0]
+                        sid, count = self._db.execute("SELECT id, count FROM series WHERE job_seq = ? AND name = ?",
+                                                      (job["seq"], name)).fetchone()
                         series_ids[name] = sid
+                        before[sid] = count
+                        by_series[sid] = []
                     value, raw = _encode_value(rec["value"])
-                    rows.append((sid, rec["t"], rec.get("step"), rec.get("epoch"), value, raw))
-                    counts[sid] = counts.get(sid, 0) + 1
+                    t, step, epoch = rec["t"], rec.get("step"), rec.get("epoch")
+                    rows.append((sid, t, step, epoch, value, raw))
+                    by_series[sid].append((value, t, step, epoch))
                 self._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw) VALUES (?, ?, ?, ?, ?, ?)", rows)
-                self._db.executemany("UPDATE series SET count = count + ? WHERE id = ?", [(n, s) for s, n in counts.items()])
+                self._db.executemany("UPDATE series SET count = count + ? WHERE id = ?",
+                                     [(len(points), sid) for sid, points in by_series.items()])
+                for sid, points in by_series.items():
+                    self._add_blocks(sid, before[sid], points)
                 self._db.execute("UPDATE jobs SET metrics_offset = ? WHERE seq = ?", (new_offset, job["seq"]))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _add_blocks(self, sid: int, start: int, points: list[tuple]) -> None:
+        """Folds ``points`` ((value, t, step, epoch), value None when not a plain
+        number), the series' points from ordinal ``start`` on, into its blocks."""
+        touched = self._fold(sid, 0, start, points)
+        for level in range(1, BLOCK_LEVELS):
+            parents = sorted({idx // BLOCK for idx in touched})
+            touched = []
+            for idx in parents:
+                children = self._db.execute(
+                    f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? AND idx BETWEEN ? AND ? "
+                    "ORDER BY idx", (sid, level - 1, idx * BLOCK, idx * BLOCK + BLOCK - 1)).fetchall()
+                merged = None
+                for child in children:
+                    merged = _merge_block(merged, tuple(child))
+                if merged is not None:
+                    self._put_block(sid, level, idx, merged)
+                    touched.append(idx)
+
+    def _fold(self, sid: int, level: int, start: int, points: list[tuple]) -> list[int]:
+        touched = []
+        j, ordinal = 0, start
+        while j < len(points):
+            idx = ordinal // BLOCK
+            take = BLOCK - ordinal % BLOCK
+            numeric = [p for p in points[j:j + take] if p[0] is not None]
+            j += take
+            ordinal += take
+            if not numeric:
+                continue
+            lo = min(numeric, key=_value)
+            hi = max(numeric, key=_value)
+            block = (len(numeric), *lo, *hi)
+            if idx == start // BLOCK and start % BLOCK:
+                old = self._db.execute(f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? AND idx = ?",
+                                       (sid, level, idx)).fetchone()
+                block = _merge_block(tuple(old) if old else None, block)
+            self._put_block(sid, level, idx, block)
+            touched.append(idx)
+        return touched
+
+    def _put_block(self, sid: int, level: int, idx: int, block: tuple) -> None:
+        self._db.execute(f"INSERT OR REPLACE INTO blocks (series_id, level, idx, {_BLOCK_COLUMNS}) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (sid, level, idx, *block))
 
     def series_of(self, job: dict, names: list[str] | None = None) -> list[sqlite3.Row]:
         with self._lock:
@@ -201,14 +303,22 @@ class Store:
         xcol = X_COLUMNS[x]
         base = f"FROM points p JOIN series s ON p.series_id = s.id JOIN jobs j ON s.job_seq = j.seq WHERE p.series_id = ? AND {xcol} IS NOT NULL"
         with self._lock:
-            numeric_count, lo, hi = self._db.execute(
-                f"SELECT COUNT(*), MIN({xcol}), MAX({xcol}) {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity'))",
-                (series_id,)).fetchone()
             others = self._db.execute(
-                "SELECT p.t - j.started_unix, p.raw FROM points p JOIN series s ON p.series_id = s.id "
+                "SELECT p.t - j.started_unix, p.raw FROM points p INDEXED BY points_nonnumeric JOIN series s ON p.series_id = s.id "
                 "JOIN jobs j ON s.job_seq = j.seq WHERE p.series_id = ? AND p.value IS NULL "
                 "AND p.raw NOT IN ('NaN', 'Infinity', '-Infinity') ORDER BY p.rowid LIMIT 1000",
                 (series_id,)).fetchall()
+            others = [(r[0], json.loads(r[1])) for r in others]
+            count, started = self._db.execute(
+                "SELECT s.count, j.started_unix FROM series s JOIN jobs j ON s.job_seq = j.seq WHERE s.id = ?",
+                (series_id,)).fetchone()
+            if count > max_points:
+                # Too many to read: the blocks' minima and maxima, a few thousand rows at most.
+                xs, ys = self._from_blocks(series_id, x, started, count, max(1, max_points // 2))
+                return xs, ys, others
+            numeric_count, lo, hi = self._db.execute(
+                f"SELECT COUNT(*), MIN({xcol}), MAX({xcol}) {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity'))",
+                (series_id,)).fetchone()
             if numeric_count <= max_points:
                 rows = self._db.execute(
                     f"SELECT {xcol}, p.value {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity')) ORDER BY p.rowid",
@@ -217,7 +327,33 @@ class Store:
                 rows = self._downsampled(base, xcol, series_id, lo, hi, max(1, max_points // 2))
         xs = [r[0] for r in rows]
         ys = [r[1] for r in rows]
-        return xs, ys, [(r[0], json.loads(r[1])) for r in others]
+        return xs, ys, others
+
+    def _from_blocks(self, series_id: int, x: str, started: float | None, count: int, buckets: int) -> tuple[list, list]:
+        """Up to ``buckets`` minima and maxima, each of a run of consecutive blocks."""
+        if x == "time" and started is None:
+            return [], []
+        level = 0
+        while level < BLOCK_LEVELS - 1 and count / BLOCK ** (level + 1) > 16 * buckets:
+            level += 1
+        blocks = [tuple(r) for r in self._db.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? ORDER BY idx", (series_id, level))]
+        group = max(1, -(-len(blocks) // buckets))
+        at = {"time": 1, "step": 2, "epoch": 3}[x]
+        picked = {}
+        for g in range(0, len(blocks), group):
+            merged = None
+            for block in blocks[g:g + group]:
+                merged = _merge_block(merged, block)
+            for point in (merged[1:5], merged[5:9]):
+                xv = point[at]
+                if xv is None:
+                    continue
+                if x == "time":
+                    xv -= started
+                picked[(xv, point[0])] = (xv, point[0])
+        ordered = sorted(picked.values(), key=lambda p: p[0])
+        return [p[0] for p in ordered], [p[1] for p in ordered]
 
     def _downsampled(self, base: str, xcol: str, series_id: int, lo: float, hi: float, buckets: int) -> list:
         width = (hi - lo) / buckets or 1.0
