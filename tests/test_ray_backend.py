@@ -214,6 +214,24 @@ async def test_stop_ends_a_child_that_ignores_sigterm(ray_head, job_root, unique
     assert "child ignores SIGTERM" in log_text(run)  # the partial log is kept
 
 
+async def test_a_log_ray_cannot_read_still_ends_the_job(ray_head, job_root, unique, monkeypatch):
+    import momo_jobs.backends.ray as ray_backend
+
+    monkeypatch.setattr(ray_backend, "RETRY_MAX", 0.1)
+    backend = RayBackend(settings(ray_head.address, job_root))
+    await backend.start()
+    # Ray reads job logs as UTF-8 and its log API fails for good on anything else.
+    run = make_run(job_root, f"binary-{unique}",
+                   "import sys\nprint('text', flush=True)\nsys.stdout.buffer.write(b'\\xff\\xfe\\n')\n")
+    try:
+        await backend.launch(run)
+        record = await ended(run)
+    finally:
+        await backend.close()
+    assert record.exit_code == 0
+    assert "could not be read from Ray" in record.reason
+
+
 def resumable_job(filler_lines: int) -> str:
     """Prints a first half, waits, prints a second half (while no server follows it), waits, ends."""
     return GATE + f"""

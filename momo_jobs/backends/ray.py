@@ -24,6 +24,7 @@ import concurrent.futures
 import math
 import re
 import shlex
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ STATUS_EVERY = 1.0
 RESOURCES_EVERY = 2.0
 RETRY_MAX = 10.0
 MISSING_GRACE = 30.0  # how long Ray may not know a job before it counts as gone
+# Failed reads of an ended job's log before its exit is recorded without the rest
+# (Ray's log API fails for good on a log that is not UTF-8).
+GIVE_UP_AFTER = 8
+REATTACH_WAIT = 60.0  # how long reattach records what an ended job left before returning
 HTTP_TIMEOUT = 30.0
 SUBMIT_TIMEOUT = 600.0  # a working dir is zipped and uploaded first
 # How long a yes from has_room holds the resources for the launch that follows.
@@ -91,6 +96,8 @@ class _Job:
     launched_at: float = field(default_factory=time.monotonic)
     ended_at: float | None = None
     missing_since: float | None = None
+    failures: int = 0  # reads of Ray that failed in a row
+    last_info: dict | None = None
     task: asyncio.Task | None = None
 
     def counted_in(self, cluster: _Cluster) -> tuple[bool, bool]:
@@ -169,7 +176,7 @@ def entrypoint_for(run: RunSpec) -> tuple[str, str]:
 def ray_env(run: RunSpec) -> dict[str, str]:
     env = {k: str(v) for k, v in run.env.items()}
     env["PYTHONUNBUFFERED"] = "1"
-    if run.gpus:
+    if run.resource == "gpu":
         env.pop("CUDA_VISIBLE_DEVICES", None)  # Ray sets it to the GPUs it assigns
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
@@ -181,17 +188,18 @@ def ray_env(run: RunSpec) -> dict[str, str]:
 def launch_error(exc: BaseException) -> LaunchError:
     text = str(exc)
     if isinstance(exc, OSError):  # requests' errors are OSErrors
-        return LaunchError(f"could not reach the Ray cluster: {_first_line(text)}")
+        return LaunchError(f"could not reach the Ray cluster: {_gist(text)}")
     if "exceeds the maximum size" in text:
         m = re.search(r"Package size \(([^)]*)\) exceeds the maximum size of ([\d.]+\s*\w+)", text)
         size = f" ({m.group(1)}, over Ray's limit of {m.group(2)})" if m else " (over Ray's size limit)"
         return LaunchError(f"the job's working dir is too big to send to the Ray cluster{size}; "
                            "keep data files out of the script's folder and load them from shared storage")
-    return LaunchError(f"the Ray cluster refused the job: {_first_line(text)}")
+    return LaunchError(f"the Ray cluster refused the job: {_gist(text)}")
 
 
-def _first_line(text: str, limit: int = 500) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+def _gist(text: str, limit: int = 500) -> str:
+    """The line of an error text that says what went wrong."""
+    lines = [line.strip() for line in (text or "").splitlines() if any(c.isalnum() for c in line)]
     # Ray's errors put a server traceback first and the actual error last.
     line = next((l for l in reversed(lines) if not l.startswith(("File ", "^", "raise ", "Traceback"))), "")
     return line[:limit]
@@ -209,8 +217,6 @@ def exit_record(info: dict) -> ExitRecord:
     code = info.get("driver_exit_code")
     signal_name = None
     if isinstance(code, int) and code < 0:
-        import signal
-
         try:
             signal_name = signal.Signals(-code).name
         except ValueError:
@@ -278,7 +284,7 @@ class RayBackend(Backend):
                 self._client = JobSubmissionClient(self.address)
             except Exception as exc:
                 raise RayUnavailable(f"could not reach the Ray cluster at {self.address or '(RAY_ADDRESS)'}: "
-                                     f"{_first_line(str(exc))}") from exc
+                                     f"{_gist(str(exc))}") from exc
         return self._client
 
     def _get(self, path: str, missing_ok: bool = False) -> Any:
@@ -290,7 +296,7 @@ class RayBackend(Backend):
         if missing_ok and r.status_code == 404:
             return None
         if r.status_code != 200:
-            raise RayUnavailable(f"{path}: HTTP {r.status_code}: {_first_line(r.text)}")
+            raise RayUnavailable(f"{path}: HTTP {r.status_code}: {_gist(r.text)}")
         try:
             return r.json()
         except ValueError as exc:
@@ -317,21 +323,32 @@ class RayBackend(Backend):
         self._connect().submit_job(**kwargs)
 
     def _refresh_cluster(self) -> _Cluster:
-        answer = self._get("/api/v0/nodes?limit=10000&detail=false")
-        nodes = [n for n in ((answer.get("data") or {}).get("result") or {}).get("result") or []
-                 if n.get("state", "ALIVE") == "ALIVE"]
-        total = {kind: sum(float((n.get("resources_total") or {}).get(kind, 0)) for n in nodes)
-                 for kind in ("CPU", "GPU")}
         try:
             usage, measured = parse_usage(self._get("/api/cluster_status"))
         except RayUnavailable:
             usage, measured = {}, None
+        try:
+            answer = self._get("/api/v0/nodes?limit=10000&detail=false")
+        except RayUnavailable:
+            if "CPU" not in usage:
+                raise
+            nodes = None  # no node list (an older or trimmed dashboard): the usage report's totals
+        else:
+            nodes = [n for n in ((answer.get("data") or {}).get("result") or {}).get("result") or []
+                     if n.get("state", "ALIVE") == "ALIVE"]
+        if nodes is None:
+            total = {kind: usage.get(kind, (0.0, 0.0))[1] for kind in ("CPU", "GPU")}
+            gpus = [GpuInfo(index=str(i), name="GPU") for i in range(int(total["GPU"]))]
+        else:
+            total = {kind: sum(float((n.get("resources_total") or {}).get(kind, 0)) for n in nodes)
+                     for kind in ("CPU", "GPU")}
+            gpus = cluster_gpus(nodes)
         if "CPU" not in usage:
             # No usage report yet (the autoscaler writes one every few seconds): only our jobs count.
             usage, measured = {}, None
         used = {kind: usage.get(kind, (0.0, 0.0))[0] for kind in ("CPU", "GPU")}
         return _Cluster(total_cpu=total["CPU"], avail_cpu=total["CPU"] - used["CPU"], total_gpu=total["GPU"],
-                        avail_gpu=total["GPU"] - used["GPU"], gpus=cluster_gpus(nodes), time=measured)
+                        avail_gpu=total["GPU"] - used["GPU"], gpus=gpus, time=measured)
 
     # the service's side
 
@@ -463,7 +480,7 @@ class RayBackend(Backend):
         def stop():
             r = self._connect()._do_request("POST", f"/api/jobs/{run.job_id}/stop", timeout=HTTP_TIMEOUT)
             if r.status_code not in (200, 404):
-                raise RayUnavailable(f"stopping {run.job_id}: HTTP {r.status_code}: {_first_line(r.text)}")
+                raise RayUnavailable(f"stopping {run.job_id}: HTTP {r.status_code}: {_gist(r.text)}")
 
         await self._call(stop)
 
@@ -490,8 +507,9 @@ class RayBackend(Backend):
                    gpus=run.gpus if run.resource == "gpu" else 0, start_ms=info.get("start_time"))
         self._follow(job)
         if info.get("status") in TERMINAL:
-            await asyncio.shield(job.task)  # it ended while the server was down: record the rest now
-            return False
+            # It ended while the server was down: record the rest now, unless that takes long.
+            done, _ = await asyncio.wait({job.task}, timeout=REATTACH_WAIT)
+            return not done
         return True
 
     # following a job
@@ -508,7 +526,7 @@ class RayBackend(Backend):
         run = job.run
         recorder = LogRecorder(run.folder)
         resume_recorder(recorder, run.folder)
-        failures = 0
+        lost = None
         streaming = recorder.size >= POLL_LIMIT
         try:
             while True:
@@ -522,7 +540,6 @@ class RayBackend(Backend):
                             await asyncio.sleep(1.0)  # the stream closed early: open a new one
                     if info is not None:
                         break
-                    failures = 0
                 except asyncio.CancelledError:
                     raise
                 except JobMissing:
@@ -532,10 +549,13 @@ class RayBackend(Backend):
                         break
                     await asyncio.sleep(1.0)
                 except Exception as exc:
-                    failures += 1
-                    if failures == 1 or failures % 30 == 0:
+                    job.failures += 1
+                    if job.failures == 1 or job.failures % 30 == 0:
                         self.log.warning("momo-jobs: following Ray job %s: %s", run.job_id, exc)
-                    await asyncio.sleep(min(RETRY_MAX, 0.5 * 2 ** min(failures, 5)))
+                    if job.failures >= GIVE_UP_AFTER and (job.last_info or {}).get("status") in TERMINAL:
+                        info, lost = job.last_info, _gist(str(exc)) or type(exc).__name__
+                        break
+                    await asyncio.sleep(min(RETRY_MAX, 0.5 * 2 ** min(job.failures, 5)))
         finally:
             recorder.close()
         if info.get("status") is None:
@@ -544,6 +564,9 @@ class RayBackend(Backend):
         else:
             record = exit_record(info)
             job.end_ms = info.get("end_time") or int(time.time() * 1000)
+        if lost:
+            note = f"the end of its log could not be read from Ray ({lost})"
+            record.reason = f"{record.reason}; {note}" if record.reason else note
         job.ended_at = time.monotonic()
         record.save(run.folder)
 
@@ -551,6 +574,7 @@ class RayBackend(Backend):
         return ENTRYPOINT_MARKER.format(job_id=job.run.job_id, entrypoint=job.entrypoint)
 
     def _note(self, job: _Job, info: dict) -> None:
+        job.last_info = info
         job.missing_since = None
         job.start_ms = info.get("start_time") or job.start_ms
         if info.get("entrypoint"):
@@ -573,6 +597,7 @@ class RayBackend(Backend):
                     raise JobMissing(job_id)
                 self._note(job, info)
             text = await self._logs(job_id)
+            job.failures = 0
             over = info is not None and info.get("status") in TERMINAL
             data = _LogCursor(self._marker(job), recorder.size).feed(text, final=over)
             recorder.write(data)
@@ -597,13 +622,19 @@ class RayBackend(Backend):
         async def tail() -> None:
             async for text in client.tail_job_logs(job_id):
                 recorder.write(cursor.feed(text))
+                job.failures = 0
 
         streaming = asyncio.create_task(tail())
         try:
             over_since = None
             while True:
                 done, _ = await asyncio.wait({streaming}, timeout=5.0)
-                info = await self._info(job_id)
+                try:
+                    info = await self._info(job_id)
+                except Exception:
+                    if done:
+                        raise
+                    continue  # the stream goes on meanwhile
                 if info is None:
                     raise JobMissing(job_id)
                 self._note(job, info)
