@@ -32,10 +32,12 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -f momo_jobs/labextension/static/style.js ]; then
   bash scripts/frontend-build.sh
 fi
-if ! jupyter labextension list 2>&1 | grep -q "momo-jobs.*enabled"; then
+labextensions="$(jupyter labextension list 2>&1 || true)"
+if ! grep -q "momo-jobs.*enabled" <<<"$labextensions"; then
   jupyter labextension develop --overwrite . >/dev/null
 fi
-if ! jupyter server extension list 2>&1 | grep -q "momo_jobs.*enabled"; then
+serverextensions="$(jupyter server extension list 2>&1 || true)"
+if ! grep -q "momo_jobs.*enabled" <<<"$serverextensions"; then
   echo "the momo_jobs server extension is not enabled (pip install -e . first)" >&2
   exit 1
 fi

@@ -19,6 +19,7 @@ module.exports = {
     ...baseConfig.use,
     baseURL,
     video: 'off',
+    actionTimeout: 30 * 1000,
     trace: 'retain-on-failure',
     viewport: { width: 1400, height: 850 },
     launchOptions: {
@@ -35,7 +36,8 @@ module.exports = {
     }
   },
   webServer: {
-    command: 'jlpm start',
+    // the server's log goes to ui-tests/jupyter-server.log
+    command: 'jlpm start 2> jupyter-server.log',
     url: `${baseURL}/lab`,
     timeout: 120 * 1000,
     reuseExistingServer: !process.env.CI

@@ -128,9 +128,9 @@ export function ResultsList(props: {
           type="button"
           className="jp-MomoJobs-linkButton"
           onClick={() => actions.openFile(dir)}
-          title="Show the results folder in the file browser"
+          title={`Show ${dir}/ in the file browser`}
         >
-          {dir}/
+          Show folder
         </button>
       </div>
       {!results || !results.files.length ? (

@@ -2,7 +2,7 @@
  * The view of one job in the main area: header, live log, metrics, results.
  */
 import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
-import { BoxPanel, Panel, SplitPanel } from '@lumino/widgets';
+import { Panel, SplitPanel } from '@lumino/widgets';
 import * as React from 'react';
 
 import { IJobActions } from '../components/common';
@@ -18,9 +18,12 @@ export interface IJobViewOptions {
   downloadCsv: (jobId: string) => void;
 }
 
-export class JobView extends BoxPanel {
+/**
+ * A column (CSS flex): the header takes its height, the split panel the rest.
+ */
+export class JobView extends Panel {
   constructor(options: IJobViewOptions) {
-    super({ direction: 'top-to-bottom', spacing: 0 });
+    super();
     const { model, actions } = options;
     this.model = model;
     this.id = `momo-job-${model.jobId}`;
@@ -88,8 +91,6 @@ export class JobView extends BoxPanel {
 
     this.addWidget(header);
     this.addWidget(split);
-    BoxPanel.setStretch(header, 0);
-    BoxPanel.setStretch(split, 1);
   }
 
   readonly model: JobViewModel;
