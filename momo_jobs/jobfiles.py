@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from .protocol import MAX_METRIC_LINE, parse_metric_line
+from .protocol import MAX_METRIC_LINE, find_metric
 
 SPEC = "job.json"
 SNAPSHOT = "snapshot"
@@ -104,6 +104,10 @@ class ExitRecord:
         return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")})
 
 
+def _json_int(number: int | None) -> str:
+    return "null" if number is None else str(number)
+
+
 class LogRecorder:
     """Appends a job's output to its log, time index and metrics file.
 
@@ -145,11 +149,16 @@ class LogRecorder:
         for raw in lines:
             if not raw.rstrip(b"\r\t ").endswith(b"}"):
                 continue
-            point = parse_metric_line(raw.decode("utf-8", "replace"))
-            if point is None:
+            found = find_metric(raw.decode("utf-8", "replace"))
+            if found is None:
                 continue
-            self._metrics.write(json.dumps({"t": now, "metric": point.metric, "value": point.value,
-                                            "step": point.step, "epoch": point.epoch}) + "\n")
+            point, obj = found
+            # The object as printed, not encoded again (this runs for every metric
+            # line): step and epoch first (the object's own, when it has them,
+            # come later and are the same), the time last (it wins over a "t" of
+            # the object's).
+            self._metrics.write(f'{{"step": {_json_int(point.step)}, "epoch": {_json_int(point.epoch)}, '
+                                f'{obj[1:-1]}, "t": {now!r}}}\n')
             wrote = True
         return wrote
 

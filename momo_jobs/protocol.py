@@ -15,7 +15,7 @@ MAX_METRIC_LINE = 1 << 16
 # How many '{' candidates one line may cost before it is given up on as log.
 MAX_CANDIDATES = 32
 
-_decode = json.JSONDecoder().decode
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 class MetricPoint(NamedTuple):
@@ -53,21 +53,28 @@ def parse_metric_line(line: str) -> MetricPoint | None:
     Text may stand before the object (progress bars write without a newline);
     text after it makes the line plain log. Never raises.
     """
+    found = find_metric(line)
+    return found[0] if found is not None else None
+
+
+def find_metric(line: str) -> tuple[MetricPoint, str] | None:
+    """The metric that ends ``line`` and the JSON text of its object, or None."""
     text = line.rstrip("\r\n\t ")
     if not text.endswith("}") or len(text) > MAX_METRIC_LINE:
         return None
+    end = len(text)
     start = text.find("{")
     tries = 0
     while start != -1 and tries < MAX_CANDIDATES:
         tries += 1
         try:
-            obj = _decode(text[start:])
+            obj, stop = _raw_decode(text, start)
         except (ValueError, RecursionError):
-            obj = None
-        if obj is not None:
+            stop = -1
+        if stop == end:  # the object ends the line
             point = _point_from(obj)
             if point is not None:
-                return point
+                return point, text[start:]
         start = text.find("{", start + 1)
     return None
 
