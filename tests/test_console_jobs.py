@@ -28,7 +28,7 @@ def server_api(jp_fetch):
 async def evaluate(serverapp, kernel_id, expression, timeout=30):
     """Attaches a client to the kernel and returns ``repr(expression)`` as the kernel sees it."""
     client = serverapp.kernel_manager.get_kernel(kernel_id).client()
-    client.start_channels()
+    client.start_channels(hb=False, stdin=False, control=False)
     try:
         await client.wait_for_ready(timeout=timeout)
         msg_id = client.execute("", user_expressions={"value": expression}, store_history=False)
@@ -197,8 +197,11 @@ async def test_idle_finished_kernel_is_shut_down(jobs_api, write_script, jp_serv
 
 def test_running_console_job_fails_with_the_server(server_process, tmp_path):
     server = server_process()
+    (server.root / "quick.py").write_text("x = 1\n")
     (server.root / "long.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(600)\n")
     client = server.client()
+    done = client.wait(client.submit(server.root / "quick.py", resource="console")["id"], timeout=60)
+    assert done["status"] == "completed" and done["kernel_id"]
     job = client.submit(server.root / "long.py", resource="console")
     deadline = time.monotonic() + 60
     while "up" not in client.log(job["id"])["text"]:
@@ -209,3 +212,6 @@ def test_running_console_job_fails_with_the_server(server_process, tmp_path):
     job = server.client().wait(job["id"], timeout=30)
     assert job["status"] == "failed"
     assert job["reason"] == "its console kernel ended with the server"
+    assert job["kernel_id"] is None
+    # A finished job's kernel went with the server too: its Job no longer names it.
+    assert server.client().get(done["id"])["kernel_id"] is None

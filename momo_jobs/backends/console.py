@@ -103,6 +103,7 @@ class ConsoleBackend(Backend):
         self.serverapp = serverapp
         self._consoles: dict[str, _Console] = {}
         self._watcher: asyncio.Task | None = None
+        self._stoppers: set[asyncio.Task] = set()
 
     @property
     def kernels(self):
@@ -117,10 +118,21 @@ class ConsoleBackend(Backend):
         return sum(1 for c in self._consoles.values() if c.finished_at is not None and c.kernel_id in self.kernels)
 
     async def start(self) -> None:
+        # Finished console jobs of an earlier server run lost their kernels with it.
+        # (Running ones are settled by reattach, which needs their kernel file.)
+        for kernel_file in (Path(self.settings.data_dir) / "jobs").glob(f"*/{KERNEL_FILE}"):
+            if ExitRecord.load(kernel_file.parent) is not None:
+                self._kernel_gone(kernel_file.parent.name, kernel_file.parent)
         self._watcher = asyncio.create_task(self._watch())
 
+    def _kernel_gone(self, job_id: str, folder: Path) -> None:
+        """The job's kernel is no more: its Job stops naming it."""
+        (Path(folder) / KERNEL_FILE).unlink(missing_ok=True)
+        self.on_change(job_id, {"kernel_id": None})
+
     async def close(self) -> None:
-        tasks = [c.task for c in self._consoles.values() if c.task] + ([self._watcher] if self._watcher else [])
+        tasks = [c.task for c in self._consoles.values() if c.task] + list(self._stoppers)
+        tasks += [self._watcher] if self._watcher else []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,7 +178,8 @@ class ConsoleBackend(Backend):
         client = self.kernels.get_kernel(console.kernel_id).client()
         record = None
         try:
-            client.start_channels()
+            # Shell and iopub only: a heartbeat thread would outlive a cancelled task.
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
             await client.wait_for_ready(timeout=READY_TIMEOUT)
             code = _RUNNER % {"path": run.argv[1], "argv": run.argv[1:], "cwd": run.cwd}
             msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False,
@@ -230,7 +243,7 @@ class ConsoleBackend(Backend):
             await self._shutdown(console)
             record.stopped, record.reason = True, "stopped by request"
         elif console.kernel_id not in self.kernels:
-            self.on_change(console.job_id, {"kernel_id": None})
+            self._kernel_gone(console.job_id, console.folder)
         record.save(console.folder)
 
     # stopping and cleaning up
@@ -249,7 +262,8 @@ class ConsoleBackend(Backend):
                 await self.kernels.interrupt_kernel(console.kernel_id)
             except Exception as exc:
                 self.log.warning("momo-jobs: could not interrupt kernel %s: %s", console.kernel_id, exc)
-        asyncio.create_task(self._stop_after_grace(console))
+        self._stoppers.add(task := asyncio.create_task(self._stop_after_grace(console)))
+        task.add_done_callback(self._stoppers.discard)
 
     async def _stop_after_grace(self, console: _Console) -> None:
         try:
@@ -273,7 +287,7 @@ class ConsoleBackend(Backend):
                 await self.kernels.shutdown_kernel(console.kernel_id, now=now)
             except Exception as exc:
                 self.log.warning("momo-jobs: could not shut down kernel %s: %s", console.kernel_id, exc)
-        self.on_change(console.job_id, {"kernel_id": None})
+        self._kernel_gone(console.job_id, console.folder)
 
     async def forget(self, job_id: str) -> None:
         """The job is deleted: its kernel goes too."""
@@ -296,7 +310,7 @@ class ConsoleBackend(Backend):
                 continue
             if console.kernel_id not in self.kernels:
                 del self._consoles[console.job_id]
-                self.on_change(console.job_id, {"kernel_id": None})
+                self._kernel_gone(console.job_id, console.folder)
                 continue
             activity = getattr(self.kernels.get_kernel(console.kernel_id), "last_activity", None)
             idle_since = time.monotonic() - console.finished_at
@@ -329,4 +343,5 @@ class ConsoleBackend(Backend):
                 pass
         if ExitRecord.load(run.folder) is None:
             ExitRecord(exit_code=None, reason="its console kernel ended with the server").save(run.folder)
+        self._kernel_gone(run.job_id, run.folder)
         return False
