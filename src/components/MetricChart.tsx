@@ -130,6 +130,16 @@ function makeOptions(
   };
 }
 
+/**
+ * Show the values of the last point in the legend.
+ */
+function showLatest(chart: uPlot): void {
+  const n = chart.data[0]?.length ?? 0;
+  if (n > 0) {
+    chart.setLegend({ idx: n - 1 });
+  }
+}
+
 function chartData(props: IMetricChartProps): uPlot.AlignedData {
   const data: (number | null)[][] = [props.x];
   if (props.raw) {
@@ -146,6 +156,7 @@ function chartData(props: IMetricChartProps): uPlot.AlignedData {
 export function MetricChart(props: IMetricChartProps): JSX.Element {
   const container = React.useRef<HTMLDivElement>(null);
   const plot = React.useRef<uPlot | null>(null);
+  const hovering = React.useRef(false);
   const smoothed = !!props.raw;
   const themeKey = useThemeKey();
 
@@ -161,6 +172,19 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       node
     );
     plot.current = chart;
+    // out of the plot, the legend shows the latest values (live training)
+    hovering.current = false;
+    const over = chart.over;
+    const enter = () => {
+      hovering.current = true;
+    };
+    const leave = () => {
+      hovering.current = false;
+      showLatest(chart);
+    };
+    over.addEventListener('mouseenter', enter);
+    over.addEventListener('mouseleave', leave);
+    showLatest(chart);
     let observer: ResizeObserver | null = null;
     if (typeof ResizeObserver !== 'undefined') {
       observer = new ResizeObserver(entries => {
@@ -172,6 +196,8 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       observer.observe(node);
     }
     return () => {
+      over.removeEventListener('mouseenter', enter);
+      over.removeEventListener('mouseleave', leave);
       observer?.disconnect();
       chart.destroy();
       plot.current = null;
@@ -179,7 +205,13 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
   }, [props.xKind, props.logScale, themeKey, smoothed, props.name]);
 
   React.useEffect(() => {
-    plot.current?.setData(chartData(props));
+    const chart = plot.current;
+    if (chart) {
+      chart.setData(chartData(props));
+      if (!hovering.current) {
+        showLatest(chart);
+      }
+    }
   }, [props.x, props.y, props.raw]);
 
   return (

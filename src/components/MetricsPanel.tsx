@@ -71,11 +71,23 @@ function OtherTable(props: { rows: IOtherValue[] }): JSX.Element {
   );
 }
 
+/**
+ * The series worth a chart: a metric whose values are all non-numeric (listed
+ * in `other`) has none; one whose values are NaN gaps keeps its chart.
+ */
+export function plottable(
+  series: IMetricSeries[],
+  other: IOtherValue[]
+): IMetricSeries[] {
+  const listed = new Set(other.map(o => o.name));
+  return series.filter(s => !listed.has(s.name) || s.y.some(v => v !== null));
+}
+
 export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
   const { model } = props;
   const data = model.data;
-  const series = data?.series ?? [];
   const other = data?.other ?? [];
+  const series = plottable(data?.series ?? [], other);
   const id = React.useId();
   return (
     <section className="jp-MomoJobs-metrics" aria-label="Metrics">

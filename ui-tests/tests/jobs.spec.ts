@@ -18,6 +18,33 @@ const METRICS_CODE = [
   'print("training done", flush=True)'
 ].join('\n');
 
+/** A Keras-like run: a progress bar rewritten with \b and \r, per-epoch metrics. */
+const DEMO_CODE = [
+  'import json, math, sys, time',
+  'print(json.dumps({"metric": "optimizer", "value": "adadelta"}), flush=True)',
+  'width, batches, shown = 30, 20, 0',
+  'for epoch in range(1, 9):',
+  '    print(f"\\x1b[1mEpoch {epoch}/8\\x1b[0m", flush=True)',
+  '    for b in range(1, batches + 1):',
+  '        loss = 2.3 * math.exp(-((epoch - 1) * batches + b) / 40) + 0.03',
+  '        done = b * width // batches',
+  '        bar = f"{b}/{batches} [" + "=" * done + ">" * (done < width) + "." * (width - done - 1) + f"] - 3ms/step - loss: {loss:.4f}"',
+  '        sys.stdout.write("\\b" * shown + "\\r" + bar)',
+  '        sys.stdout.flush()',
+  '        shown = len(bar)',
+  '        time.sleep(0.02)',
+  '    acc = 1 - loss / 2.5',
+  '    sys.stdout.write("\\n")',
+  '    shown = 0',
+  '    for name, value in [("loss", loss), ("accuracy", acc), ("val_loss", loss * 0.9), ("val_accuracy", min(0.995, acc + 0.01))]:',
+  '        print(json.dumps({"metric": name, "value": value, "epoch": epoch}), flush=True)',
+  'import os',
+  'os.makedirs("results", exist_ok=True)',
+  'with open("results/my_model.keras", "wb") as f:',
+  '    f.write(bytes(4096))',
+  'print("\\x1b[32mSaved results/my_model.keras\\x1b[0m", flush=True)'
+].join('\n');
+
 function notebook(source: string): string {
   return JSON.stringify({
     cells: [
@@ -71,6 +98,14 @@ async function stopJob(page: IJupyterLabPageFixture, id: string): Promise<void> 
   );
 }
 
+/** Close the toasts, so that screenshots show the views beneath. */
+async function dismissToasts(page: IJupyterLabPageFixture): Promise<void> {
+  await page
+    .locator('.Toastify__close-button')
+    .evaluateAll(buttons => buttons.forEach(b => (b as HTMLElement).click()));
+  await expect(page.locator('.Toastify__toast')).toHaveCount(0);
+}
+
 function row(page: IJupyterLabPageFixture, id: string): Locator {
   return page.locator(`.jp-MomoJobs-row[data-job-id="${id}"]`);
 }
@@ -86,6 +121,9 @@ test.describe('momo-jobs', () => {
   test.use({ autoGoto: true });
 
   test('Export to .py shows the script', async ({ page, tmpPath }) => {
+    await expect(
+      page.locator('.jp-LauncherCard', { hasText: 'MNIST training tutorial' })
+    ).toBeVisible();
     await upload(page, `${tmpPath}/export_me.ipynb`, notebook('x = 41\nprint(x + 1)'));
     await page.notebook.openByPath(`${tmpPath}/export_me.ipynb`);
     const button = page.locator('.jp-NotebookPanel-toolbar').getByRole('button', { name: /Export to \.py/ });
@@ -189,23 +227,56 @@ test.describe('momo-jobs', () => {
     }
   });
 
-  test('Screenshots: toolbar, sidebar, job view (light and dark)', async ({ page, tmpPath }) => {
-    await upload(page, `${tmpPath}/How_Train_Model.ipynb`, notebook(METRICS_CODE));
-    await page.notebook.openByPath(`${tmpPath}/How_Train_Model.ipynb`);
-    const id = await submit(page, `${tmpPath}/How_Train_Model.ipynb`, 'cpu', 'mnist-demo');
-    await upload(page, `${tmpPath}/wait.py`, 'import time\nprint("waiting", flush=True)\ntime.sleep(600)\n');
-    const waiting = await submit(page, `${tmpPath}/wait.py`, 'gpu', 'gpu-demo');
+  test('Open console attaches to a console job\'s kernel', async ({ page, tmpPath }) => {
+    await upload(page, `${tmpPath}/console_train.py`, 'model_accuracy = 0.99\nprint("trained", flush=True)\n');
+    const id = await submit(page, `${tmpPath}/console_train.py`, 'console', 'ui-console');
+    await page.evaluate(id => (window as any).jupyterapp.commands.execute('momo-jobs:open-job', { id }), id);
+    const view = page.locator(`#momo-job-${id}`);
+    await expect(view.locator('.jp-MomoJobs-logScroll')).toContainText('trained', { timeout: 60000 });
+    const open = view.getByRole('button', { name: /Open console/ });
+    await expect(open).toBeEnabled();
+    await open.click();
+    const console = page.locator('.jp-CodeConsole');
+    await expect(console).toBeVisible();
+    const prompt = console.locator('.jp-CodeConsole-promptCell .cm-content');
+    await prompt.click();
+    await page.keyboard.type('print(model_accuracy * 100)');
+    await page.keyboard.press('Shift+Enter');
+    await expect(console.locator('.jp-OutputArea-output', { hasText: '99.0' })).toBeVisible({ timeout: 30000 });
+    await stopJob(page, id);
+  });
+
+  test('Screenshots: toolbar, sidebar, job view (light and dark)', async ({ page }) => {
+    const dir = 'mnist-tutorial';
+    await page.contents.createDirectory(dir);
+    await upload(page, `${dir}/How_Train_Model.ipynb`, notebook(DEMO_CODE));
+    await upload(page, `${dir}/wait.py`, 'import time\nprint("waiting", flush=True)\ntime.sleep(600)\n');
+    await page.notebook.openByPath(`${dir}/How_Train_Model.ipynb`);
+    const id = await submit(page, `${dir}/How_Train_Model.ipynb`, 'cpu', 'mnist-classic');
+    const waiting: string[] = [];
     try {
+      for (const n of [1, 2, 3]) {
+        waiting.push(await submit(page, `${dir}/wait.py`, 'gpu', `mnist-gpu-${n}`));
+      }
       await openSidebar(page);
       await expect(row(page, id)).toHaveAttribute('data-status', 'completed', { timeout: 60000 });
-      await expect(row(page, waiting)).toHaveAttribute('data-status', 'running', { timeout: 30000 });
+      await expect(row(page, waiting[2])).toHaveAttribute('data-status', 'queued');
+      await dismissToasts(page);
 
       await page.locator('.jp-NotebookPanel-toolbar').screenshot({ path: path.join(SCREENSHOTS, 'toolbar.png') });
       await page.locator('#momo-jobs-sidebar').screenshot({ path: path.join(SCREENSHOTS, 'sidebar.png') });
 
       await page.evaluate(id => (window as any).jupyterapp.commands.execute('momo-jobs:open-job', { id }), id);
       const view = page.locator(`#momo-job-${id}`);
-      await expect(view.locator('.jp-MomoJobs-chart[data-metric="loss"]')).toHaveAttribute('data-points', '5');
+      await expect(view.locator('.jp-MomoJobs-chart[data-metric="val_accuracy"]')).toHaveAttribute('data-points', '8');
+      await expect(view.locator('.jp-MomoJobs-table')).toContainText('adadelta');
+      await expect(view.locator('.jp-MomoJobs-files')).toContainText('my_model.keras');
+      await expect(view.locator('.jp-MomoJobs-logScroll')).toContainText('20/20 [==============================] - 3ms/step');
+      // the progress bar rewrote its line: one line per epoch, not per batch
+      await expect(view.locator('.jp-MomoLog-line', { hasText: '/20 [' })).toHaveCount(8);
+      await expect(view.locator('.jp-MomoJobs-chart[data-metric="optimizer"]')).toHaveCount(0);
+      await view.getByLabel('smoothing').fill('0.6');
+      await dismissToasts(page);
       await page.waitForTimeout(300);
       await page.locator('#jp-main-content-panel').screenshot({ path: path.join(SCREENSHOTS, 'job-view-light.png') });
 
@@ -215,7 +286,9 @@ test.describe('momo-jobs', () => {
       await page.locator('#momo-jobs-sidebar').screenshot({ path: path.join(SCREENSHOTS, 'sidebar-dark.png') });
       await page.theme.setLightTheme();
     } finally {
-      await stopJob(page, waiting);
+      for (const job of waiting) {
+        await stopJob(page, job);
+      }
     }
   });
 });
