@@ -32,6 +32,7 @@ from .client import FINAL, ClientError, JobsClient
 VEGA_LITE = "application/vnd.vegalite.v5+json"
 POLL_SECONDS = 1.0
 CHART_REFRESH_SECONDS = 2.0
+SHOWN_LOG_CHARS = 2 << 20  # a notebook slows down with more output than this
 SYMBOLS = {"queued": "⏳", "running": "▶", "stopping": "■", "completed": "✔", "failed": "✖", "stopped": "■"}
 COMMANDS = ("submit", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "resources")
 
@@ -285,10 +286,10 @@ class JobMagics(Magics):
         if not ref:
             raise UsageError("give a job id (no job was submitted from this kernel yet)")
         try:
-            return Job(self.client.get(ref))
+            return Job(self._connected().get(ref))
         except ClientError as exc:
             if exc.status != 404:
-                raise JobMagicError(exc.message) from None
+                self._call(_raise, exc)
         jobs = self._api("list", limit=1000)["jobs"]
         matches = [j for j in jobs if j["name"] == ref] or [j for j in jobs if j["id"].startswith(ref)]
         if len(matches) == 1 or (matches and all(j["name"] == ref for j in matches)):
@@ -302,7 +303,7 @@ class JobMagics(Magics):
     def _notebook(self) -> Path | str:
         """This kernel's notebook: from the server's sessions, else what JupyterLab told the kernel."""
         kernel_id = _kernel_id()
-        client = self.client
+        client = self._connected()
         if kernel_id:
             try:
                 sessions = _server_get(client.url, client.token, "api/sessions")
@@ -448,23 +449,27 @@ class JobMagics(Magics):
                 return None
             print(f"\n{status_text(job)}")
             return None
-        text, offset = self._read_log(job["id"])
+        text, skipped = self._read_log(job["id"], keep=None if opts.all else SHOWN_LOG_CHARS)
         if opts.tail is not None:
             text = "\n".join(text.rstrip("\n").split("\n")[-opts.tail:]) + "\n" if opts.tail > 0 else ""
+        elif skipped:
+            print(f"[{skipped} earlier characters left out; %job logs {job['id']} --all shows them]")
         sys.stdout.write(text)
         sys.stdout.flush()
         return None
 
-    def _read_log(self, job_id: str, offset: int = 0, budget: int = 64 << 20) -> tuple[str, int]:
-        parts = []
-        while budget > 0:
-            chunk = self._api("log", job_id, offset, min(4 << 20, budget))
-            parts.append(chunk["text"])
-            budget -= chunk["next_offset"] - offset
+    def _read_log(self, job_id: str, keep: int | None) -> tuple[str, int]:
+        """The log as it is now: its last ``keep`` characters, and how many came before."""
+        text, skipped, offset = "", 0, 0
+        while True:
+            chunk = self._api("log", job_id, offset, 4 << 20)
+            text += chunk["text"]
+            if keep is not None and len(text) > keep:
+                skipped += len(text) - keep
+                text = text[-keep:]
             if chunk["eof"] or chunk["next_offset"] == offset:
-                break
+                return text, skipped
             offset = chunk["next_offset"]
-        return "".join(parts), offset
 
     def cmd_stop(self, opts):
         job = Job(self._api("stop", self._resolve(opts.id)["id"]))
@@ -570,6 +575,7 @@ class JobMagics(Magics):
         job_id(p)
         p.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
         p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+        p.add_argument("--all", action="store_true", help=f"all of it (else its last {SHOWN_LOG_CHARS >> 20} MiB)")
         job_id(command("stop", "Stop a job (a queued job stops at once)."))
         job_id(command("rerun", "Run a job again from its snapshot."))
         p = command("export", "Export a notebook (default: this one) to a .py script beside it.")
@@ -620,6 +626,10 @@ class JobMagics(Magics):
             return getattr(self, f"cmd_{opts.command}")(opts)
         except _HelpShown:
             return None
+
+
+def _raise(exc: Exception):
+    raise exc
 
 
 def _thread(target: Callable[[], None]) -> None:

@@ -150,6 +150,19 @@ def test_submit_shows_a_live_status_line_and_wait_status_logs(server, kernel):
     assert text_of(outputs) == "bye\n"
     reply, outputs = kernel.run("jobs = %job list")
     assert kernel.value("list(jobs.index)[:1]") == [job_id]
+    reply, outputs = kernel.run("import momo_jobs.magics\nmomo_jobs.magics.SHOWN_LOG_CHARS = 4\n%job logs first")
+    kernel.run("momo_jobs.magics.SHOWN_LOG_CHARS = 2 << 20")
+    assert text_of(outputs) == f"[24 earlier characters left out; %job logs {job_id} --all shows them]\nbye\n"
+    reply, outputs = kernel.run("%job resources")
+    assert "CPU slots" in text_of(outputs) and "GPUs: none" in text_of(outputs)
+
+
+def test_logs_follow_streams_until_the_job_ends(server, kernel):
+    write(server, "chatty.py", "import time\nfor i in range(4):\n    print('line', i, flush=True)\n    time.sleep(0.3)\n")
+    reply, outputs = kernel.run("%job submit chatty.py -q\n%job logs --follow")
+    assert reply["status"] == "ok", text_of(outputs)
+    text = "".join(m["content"]["text"] for m in outputs if m["msg_type"] == "stream")
+    assert "line 0\nline 1\nline 2\nline 3\n" in text and "completed after" in text
 
 
 def test_wait_follows_progress_and_stop_ends_the_job(server, kernel):
