@@ -644,4 +644,7 @@ def load_ipython_extension(ipython):
 
 
 def unload_ipython_extension(ipython):
-    ipython.magics_manager.registry.pop("JobMagics", None)
+    manager = ipython.magics_manager
+    if manager.registry.pop("JobMagics", None) is not None:
+        manager.magics["line"].pop("job", None)
+        manager.magics["cell"].pop("job", None)
