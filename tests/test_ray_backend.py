@@ -137,7 +137,10 @@ async def test_jobs_get_their_devices_and_stream_live(ray_head, job_root, unique
         gpu_runs = [make_run(job_root, f"gpu{i}-{unique}", ENV_JOB, [release, 0], resource="gpu", gpus=1)
                     for i in range(2)]
         runs = [cpu, *gpu_runs]
-        await asyncio.gather(*(backend.launch(run) for run in runs))
+        launching = asyncio.gather(*(backend.launch(run) for run in runs))
+        await asyncio.sleep(0)  # the submits are under way, Ray may not know the jobs yet
+        assert all([await backend.is_alive(run) for run in runs])
+        await launching
         await backend.launch(gpu_runs[0])  # a retried submit: still one job
 
         for run in runs:

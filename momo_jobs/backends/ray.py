@@ -485,8 +485,9 @@ class RayBackend(Backend):
         await self._call(stop)
 
     async def is_alive(self, run: RunSpec) -> bool:
-        if self._following(run.job_id):
-            return True  # the copy writes exit.json once Ray reports the end
+        job = self._jobs.get(run.job_id)
+        if job is not None and job.ended_at is None and (job.task is None or not job.task.done()):
+            return True  # being submitted, or followed: the copy writes exit.json once Ray reports the end
         try:
             info = await self._info(run.job_id)
         except Exception:
