@@ -26,6 +26,10 @@ sys.path.insert(0, str(REPO))
 
 from momo_jobs.client import JobsClient  # noqa: E402
 
+# A SIGTERM (bench/run_all.py's time limit) unwinds like an exception, so every
+# server, supervisor and cluster a bench started is ended by its `finally`.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
 PYTHON = sys.executable
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))
 FINAL = ("completed", "failed", "stopped")

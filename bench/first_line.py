@@ -73,7 +73,7 @@ def run_ray(script: Path, trials: int) -> list[float] | None:
         return None
     times = []
     print("  Ray: starting a local head (127.0.0.1, own process group)…", flush=True)
-    with RayHead(num_cpus=2, num_gpus=0) as head:
+    with RayHead(num_cpus=2, num_gpus=0, start_timeout=90) as head:
         client = JobSubmissionClient(head.address)
         deadline = time.monotonic() + 90
         while True:  # the head answers before its job agent is up
@@ -88,7 +88,7 @@ def run_ray(script: Path, trials: int) -> list[float] | None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        for i in bounded_trials(trials, 90):
+        for i in bounded_trials(trials, 60):
             start = time.perf_counter()
             # An absolute path and no runtime_env: Ray's fastest case (no upload).
             sub = client.submit_job(entrypoint=f"{PYTHON} {script}", submission_id=f"bench-{secrets.token_hex(4)}")
@@ -174,7 +174,7 @@ def run_scheduler(trials: int) -> list[float] | None:
                     return None
                 time.sleep(0.2)
         env_name = envs[0]["name"]
-        for i in bounded_trials(trials, 90):
+        for i in bounded_trials(trials, 60):
             start = time.perf_counter()
             job_id = call("POST", "/jobs", {"input_uri": "first.ipynb", "runtime_environment_name": env_name,
                                             "name": f"first-{i}", "output_formats": ["ipynb"]})["job_id"]
