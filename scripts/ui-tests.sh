@@ -42,6 +42,12 @@ if ! grep -q "momo_jobs.*enabled" <<<"$serverextensions"; then
   exit 1
 fi
 
+# A free port of its own, so that runs side by side do not share a server.
+if [ -z "${MOMO_UI_PORT:-}" ]; then
+  MOMO_UI_PORT="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+fi
+export MOMO_UI_PORT
+
 cd ui-tests
 jlpm install
 mkdir -p "$ROOT/docs/screenshots"

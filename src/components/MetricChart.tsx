@@ -11,7 +11,6 @@ export interface IChartColours {
   text: string;
   grid: string;
   line: string;
-  faint: string;
 }
 
 /**
@@ -26,8 +25,7 @@ export function themeColours(node: Element = document.body): IChartColours {
   return {
     text: get('--jp-ui-font-color1', '#000'),
     grid: get('--jp-border-color2', '#e0e0e0'),
-    line,
-    faint: get('--jp-brand-color3', '#bbdefb')
+    line
   };
 }
 
@@ -93,7 +91,8 @@ function makeOptions(
   if (props.raw) {
     series.push({
       label: `${props.name} (raw)`,
-      stroke: colours.faint,
+      stroke: colours.line,
+      alpha: 0.3,
       width: 1,
       spanGaps: false,
       value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
@@ -126,7 +125,8 @@ function makeOptions(
       { ...axis, size: 60, values: (_u, splits) => splits.map(formatValue) }
     ],
     cursor: { drag: { x: true, y: false } },
-    legend: { live: true }
+    legend: { live: true },
+    hooks: { ready: [showLatest] }
   };
 }
 
