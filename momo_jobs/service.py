@@ -289,7 +289,7 @@ class JobService:
                 raise BadRequest(f"the job asks for {old['gpus']} GPUs but this server has {total}")
         fields = {k: old[k] for k in ("script", "resource", "gpus", "backend", "args", "env", "kernel", "interpreter", "cwd")}
         job = self.store.insert_job({
-            **fields, "id": new_id, "name": self._generated_name(old["script"]), "gpu_ids": [],
+            **fields, "id": new_id, "name": old["name"], "gpu_ids": [],
             "status": "queued", "created_at": utc_now(), "job_dir": str(folder),
         })
         self._emit("created", new_id, self.job_json(job))

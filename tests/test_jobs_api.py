@@ -139,6 +139,7 @@ async def test_snapshot_rerun_list_and_delete(jobs_api, write_script, jp_root_di
     write_script("snap.py", "print('version 2')\n")
     code, again = await jobs_api("POST", f"jobs/{first['id']}/rerun")
     assert code == 201 and again["id"] != first["id"] and again["script"] == "snap.py"
+    assert again["name"] == first["name"]
     again = await wait_for_job(jobs_api, again["id"])
     _, log = await jobs_api("GET", f"jobs/{again['id']}/log")
     assert log["text"] == "version 1\n"
