@@ -157,13 +157,14 @@ class Server:
     """
 
     def __init__(self, root: Path | None = None, data_dir: Path | None = None, cpu_slots: int = 4,
-                 extra_env: dict | None = None, start_timeout: float = 60.0):
+                 extra_env: dict | None = None, start_timeout: float = 60.0, extra_args: list[str] | None = None):
         self._tmp = Path(tempfile.mkdtemp(prefix="momo-bench-"))
         self.root = Path(root) if root else self._tmp / "root"
         self.data_dir = Path(data_dir) if data_dir else self._tmp / "data"
         self.root.mkdir(parents=True, exist_ok=True)
         self.cpu_slots = cpu_slots
         self.extra_env = extra_env or {}
+        self.extra_args = extra_args or []
         self.start_timeout = start_timeout
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -187,7 +188,7 @@ class Server:
         cmd = [JUPYTER, "server", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
                "--no-browser", "--ServerApp.allow_root=True", "--ServerApp.port_retries=0",
-               "--ServerApp.jpserver_extensions={'momo_jobs': True}"]
+               "--ServerApp.jpserver_extensions={'momo_jobs': True}", *self.extra_args]
         self._log = open(self._tmp / "server.log", "wb")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 from common import (PYTHON, REPO, Server, bounded_trials, free_port, header, kill_group, median,
@@ -47,9 +48,20 @@ def direct_trial(script: Path) -> float:
     return elapsed
 
 
-def momo_trial(server: Server, rel: str) -> float:
+STAGES = ("submit answered", "supervisor started the script", "first byte in the log", "line read through the API")
+
+
+def _unix(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def momo_trial(server: Server, rel: str, stages: dict | None = None) -> float:
+    """Seconds from the POST to the line read through the API; ``stages`` gets the
+    time of each step from the job's own files (same clock, ms resolution)."""
     start = time.perf_counter()
+    wall0 = time.time()
     job = server.client.submit(server.root / rel)
+    submitted = time.time()
     offset, text = 0, ""
     deadline = time.monotonic() + 30
     while LINE not in text:
@@ -60,6 +72,12 @@ def momo_trial(server: Server, rel: str) -> float:
             raise RuntimeError(f"no first line from job {job['id']}: {text!r}")
     elapsed = time.perf_counter() - start
     server.wait_final(job["id"], 30)
+    if stages is not None:
+        folder = server.data_dir / "jobs" / job["id"]
+        spawned = _unix(json.loads((folder / "supervisor.json").read_text())["started_at"])
+        first_byte = float((folder / "output.idx").read_text().split()[0])
+        for name, t in zip(STAGES, (submitted, spawned, first_byte, wall0 + elapsed)):
+            stages.setdefault(name, []).append(t - wall0)
     return elapsed
 
 
@@ -209,7 +227,7 @@ def main() -> int:
     args = parser.parse_args()
 
     header("submit → first line visible")
-    direct, momo = [], []
+    direct, momo, stages = [], [], {}
     with Server(cpu_slots=2) as server:
         rel = server.write("first/first.py", SCRIPT)
         script = server.root / rel
@@ -218,9 +236,12 @@ def main() -> int:
             momo_trial(server, rel)
         for _ in bounded_trials(args.trials, 120):  # interleaved, so noise hits both alike
             direct.append(direct_trial(script))
-            momo.append(momo_trial(server, rel))
+            momo.append(momo_trial(server, rel, stages))
     d = summary("direct python (baseline)", direct)
     m = summary("momo-jobs local", momo)
+    print("  momo-jobs, where the time goes (p50 from the POST; ms resolution):", flush=True)
+    for name in STAGES:
+        print(f"    {name:<34} {median(stages[name]) * 1000:7.1f} ms", flush=True)
     extra = m["p50"] - d["p50"]
     print(f"  momo-jobs − direct: p50 {extra * 1000:+.1f} ms, ratio {m['p50'] / d['p50']:.2f}×", flush=True)
     verdict("submit→first line p50 < direct + 100 ms", extra < 0.100,

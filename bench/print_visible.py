@@ -6,8 +6,10 @@ time it was read minus the time it was printed (same clock, same machine):
 - baseline: the script run directly, its stdout a pipe read by this process;
 - momo-jobs API: the script run as a job, its log followed through
   ``GET /jobs/{id}/log?wait=`` (the long-poll the UI and ``momo-jobs logs -f`` use);
-- momo-jobs UI: the log view in JupyterLab, in Chromium (bench/ui_print_visible.mjs),
-  when the frontend is built and a browser driver is at hand; else said so.
+- momo-jobs UI: the job's log view in JupyterLab, in headless Chromium
+  (bench/ui_print_visible.js, playwright-core from ui-tests/node_modules): the
+  time of the first animation frame at which the view holds the line; when the
+  frontend is built and the driver is at hand, else said so.
 
 Bars (DESIGN §5): API p50 under 100 ms; UI under 250 ms.
 """
@@ -21,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-from common import (PYTHON, REPO, Server, header, summary, verdict, write_results)
+from common import PYTHON, REPO, Server, header, kill_group, summary, verdict, write_results
 
 SCRIPT = """\
 import sys, time
 n = int(sys.argv[1])
-time.sleep(0.3)
+time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0.3)
 for i in range(n):
     print(f"line {i} {time.time():.6f}", flush=True)
     time.sleep(0.01)
@@ -79,27 +81,34 @@ def ui_driver() -> list[str] | None:
     if not node or not Path(chromium).exists():
         print("  UI: not measured — needs node and Chromium", flush=True)
         return None
-    probe = subprocess.run([node, "-e", "require.resolve('playwright-core')"], cwd=REPO, capture_output=True)
-    if probe.returncode != 0:
-        print("  UI: not measured — playwright-core is not installed (node_modules)", flush=True)
+    if not (REPO / "ui-tests" / "node_modules" / "playwright-core").is_dir():
+        print("  UI: not measured — playwright-core is not installed (cd ui-tests && jlpm install)", flush=True)
         return None
-    return [node, str(REPO / "bench" / "ui_print_visible.mjs")]
+    return [node, str(REPO / "bench" / "ui_print_visible.js")]
 
 
 def through_ui(server: Server, rel: str, n: int, driver: list[str]) -> list[float] | None:
     """Runs the browser driver: it opens JupyterLab, submits the job, and prints one
     latency in ms per line as the log view shows it."""
-    env = dict(os.environ, MOMO_BENCH_URL=server.url, MOMO_BENCH_TOKEN=server.token,
-               MOMO_BENCH_SCRIPT=rel, MOMO_BENCH_LINES=str(n), CHROMIUM=shutil.which("chromium") or "/usr/bin/chromium")
+    env = dict(os.environ, MOMO_BENCH_URL=server.url, MOMO_BENCH_TOKEN=server.token, MOMO_BENCH_SCRIPT=rel,
+               MOMO_BENCH_LINES=str(n), MOMO_BENCH_DELAY="3", CHROMIUM=shutil.which("chromium") or "/usr/bin/chromium")
+    # Its own process group: the browser goes with it, whatever happens.
+    proc = subprocess.Popen(driver, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
     try:
-        done = subprocess.run(driver, env=env, capture_output=True, text=True, timeout=120 + n * 0.05, cwd=REPO)
+        out, err = proc.communicate(timeout=120 + n * 0.05)
     except subprocess.TimeoutExpired:
         print("  UI: the browser driver timed out", flush=True)
         return None
-    if done.returncode != 0:
-        print(f"  UI: the browser driver failed:\n{done.stderr[-1500:]}", flush=True)
+    finally:
+        kill_group(proc)
+    if proc.returncode != 0:
+        print(f"  UI: the browser driver failed:\n{err[-1500:]}", flush=True)
         return None
-    return [float(x) / 1000 for x in done.stdout.split() if x.replace(".", "", 1).isdigit()]
+    values = [float(x) / 1000 for x in out.split() if x.lstrip("-").replace(".", "", 1).isdigit()]
+    if len(values) < n:
+        print(f"  UI: the view showed {len(values)} of {n} lines", flush=True)
+    return values
 
 
 def main() -> int:
@@ -111,7 +120,7 @@ def main() -> int:
 
     header("print → visible (a line every 10 ms)")
     base, api = [], []
-    with Server(cpu_slots=2) as server:
+    with Server(cpu_slots=2, extra_args=["--LabApp.expose_app_in_browser=True"]) as server:
         rel = server.write("printer/printer.py", SCRIPT)
         script = server.root / rel
         for _ in range(args.runs):  # alternated, so noise hits both alike
