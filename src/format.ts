@@ -233,6 +233,19 @@ export function splitArgs(text: string): string[] {
 }
 
 /**
+ * Arguments as one line a shell would split back (see splitArgs).
+ */
+export function joinArgs(args: ReadonlyArray<string>): string {
+  return args
+    .map(a =>
+      a === '' || /[\s"'\\$`]/.test(a)
+        ? `"${a.replace(/(["\\$`])/g, '\\$1')}"`
+        : a
+    )
+    .join(' ');
+}
+
+/**
  * The name the server gives a job of `script` when none is given:
  * `<stem>-<n>`, n counting the names taken.
  */

@@ -4,6 +4,7 @@ import {
   formatDuration,
   formatElapsedTick,
   formatValue,
+  joinArgs,
   jobDuration,
   lastValue,
   positiveOnly,
@@ -91,6 +92,14 @@ describe('splitArgs', () => {
       ''
     ]);
     expect(splitArgs('"say \\"hi\\""')).toEqual(['say "hi"']);
+  });
+
+  it('joins back what it splits', () => {
+    const args = ['--name', 'my run', '', 'say "hi"', 'a\\b', '$HOME', 'plain'];
+    expect(joinArgs(args)).toBe(
+      '--name "my run" "" "say \\"hi\\"" "a\\\\b" "\\$HOME" plain'
+    );
+    expect(splitArgs(joinArgs(args))).toEqual(args);
   });
 
   it('refuses an unterminated quote', () => {

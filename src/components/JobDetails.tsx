@@ -6,7 +6,7 @@ import { consoleIcon, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IJob, IResults, isFinal } from '../api';
-import { formatBytes, formatDate } from '../format';
+import { formatBytes, formatDate, joinArgs } from '../format';
 import {
   IconButton,
   IJobActions,
@@ -49,7 +49,7 @@ export function JobHeader(props: {
     ['Duration', timeText(job, now) || '—']
   ];
   if (job.args && job.args.length) {
-    facts.push(['Arguments', job.args.join(' ')]);
+    facts.push(['Arguments', joinArgs(job.args)]);
   }
   if (job.kernel) {
     facts.push(['Kernel', job.kernel]);

@@ -177,13 +177,27 @@ test.describe('momo-jobs', () => {
     await expect(chart).toHaveAttribute('data-points', '5');
   });
 
-  test('Stop a running job from the sidebar', async ({ page, tmpPath }) => {
+  test('Create Job from the file browser, stop it from the sidebar', async ({ page, tmpPath }) => {
     await upload(page, `${tmpPath}/sleepy.py`, 'import time\nprint("sleeping", flush=True)\ntime.sleep(600)\n');
-    const id = await submit(page, `${tmpPath}/sleepy.py`, 'cpu', 'ui-sleepy');
-    const sidebar = await openSidebar(page);
-    const jobRow = row(page, id);
+    await page.filebrowser.openDirectory(tmpPath);
+    await page.locator('.jp-DirListing-item', { hasText: 'sleepy.py' }).click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Create Job' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText('sleepy.py');
+    await dialog.getByLabel('CPU machine').check();
+    await dialog.getByLabel('Name').fill('ui-sleepy');
+    await dialog.getByLabel('Script arguments').fill('--epochs 2 "a b"');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const sidebar = page.locator('#momo-jobs-sidebar');
+    await expect(sidebar).toBeVisible();
+    const jobRow = sidebar.locator('.jp-MomoJobs-row', { hasText: 'ui-sleepy' });
     await expect(jobRow).toHaveAttribute('data-status', 'running', { timeout: 30000 });
     await expect(jobRow.locator('.jp-MomoJobs-time')).not.toBeEmpty();
+    await jobRow.getByRole('button', { name: /Open job/ }).click();
+    const header = page.locator('.jp-MomoJobs-jobHeader', { hasText: 'ui-sleepy' });
+    await expect(header.locator('.jp-MomoJobs-fact', { hasText: 'Arguments' })).toContainText(
+      '--epochs 2 "a b"'
+    );
     await jobRow.getByRole('button', { name: 'Stop job ui-sleepy' }).click();
     await expect(jobRow).toHaveAttribute('data-status', 'stopped', { timeout: 30000 });
     await expect(page.locator('.Toastify__toast', { hasText: 'ui-sleepy was stopped' })).toBeVisible();
