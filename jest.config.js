@@ -26,6 +26,7 @@ module.exports = {
     '!src/**/*.d.ts',
     '!src/**/.ipynb_checkpoints/*'
   ],
+  coverageDirectory: '.cache/coverage',
   coverageReporters: ['lcov', 'text-summary'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).*`]
