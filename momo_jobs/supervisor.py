@@ -20,6 +20,7 @@ from pathlib import Path
 from .jobfiles import SUPERVISOR, ExitRecord, LogRecorder, RunSpec, utc_now, write_json_atomic
 
 READ_SIZE = 1 << 16
+SUPERVISOR_ERR = "supervisor.err"  # what the supervisor itself writes, in the job's folder
 # After the script exits, processes it left in its group get this long to close
 # the pipe before they are ended too.
 LINGER_SECONDS = 1.0
@@ -124,8 +125,34 @@ class Supervisor:
         return min(deadlines) if deadlines else None
 
 
+def spare() -> int:
+    """Started ahead by the server, this waits for one line on its input: the job's
+    folder and the environment to run it with; then it is that job's supervisor.
+    Its input ending first (the server stopped) ends it."""
+    import json
+
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 0
+    order = json.loads(line)
+    folder = order["folder"]
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    err = os.open(os.path.join(folder, SUPERVISOR_ERR), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(err, 1)
+    os.dup2(err, 2)
+    os.close(err)
+    os.close(null)
+    return Supervisor(RunSpec.load(Path(folder))).main()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--spare"]:
+        return spare()
     if len(args) != 1:
         print("usage: python -m momo_jobs.supervisor JOB_DIR", file=sys.stderr)
         return 2

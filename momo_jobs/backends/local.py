@@ -1,6 +1,12 @@
-"""Local backend: each job runs under a detached supervisor process (supervisor.py)."""
+"""Local backend: each job runs under a detached supervisor process (supervisor.py).
+
+One supervisor is kept started ahead, waiting (``--spare``): a job is handed to
+it, so that the job's script starts without waiting for a Python to start and
+import the supervisor first; the next spare starts behind it.
+"""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,10 +15,10 @@ from pathlib import Path
 
 from ..gpus import gpu_inventory
 from ..jobfiles import SUPERVISOR, RunSpec, read_json
+from ..supervisor import SUPERVISOR_ERR
 from .base import Backend, Inventory, LaunchError
 
 SUPERVISOR_PID = "supervisor.pid"
-SUPERVISOR_ERR = "supervisor.err"
 
 
 def process_alive(pid: int, marker: str) -> bool:
@@ -30,13 +36,62 @@ def process_alive(pid: int, marker: str) -> bool:
     return state not in (b"Z", b"X") and marker in cmdline
 
 
+def supervisor_serves(pid: int, folder: Path) -> bool:
+    """Whether ``pid`` is a supervisor working in ``folder`` (a spare that was handed
+    a job has the job's folder as its working directory, not in its command line)."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return cwd == os.path.realpath(folder) and process_alive(pid, "momo_jobs.supervisor")
+
+
 class LocalBackend(Backend):
     name = "local"
 
     def __init__(self, settings, log=None):
         super().__init__(settings, log)
         self._children: dict[str, subprocess.Popen] = {}
+        self._spare: subprocess.Popen | None = None
         self._inventory = Inventory(gpus=gpu_inventory(settings.gpus), cpu_slots=settings.cpu_slots)
+
+    async def start(self) -> None:
+        self._start_spare()
+
+    async def close(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.stdin.close()  # it ends when its input ends
+            try:
+                spare.wait(5)
+            except subprocess.TimeoutExpired:
+                spare.kill()
+                spare.wait()
+
+    def _start_spare(self) -> None:
+        try:
+            self._spare = subprocess.Popen(
+                [sys.executable, "-m", "momo_jobs.supervisor", "--spare"],
+                cwd=Path(self.settings.data_dir), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+            )
+        except OSError as exc:
+            self.log.warning("momo-jobs: could not start a spare supervisor: %s", exc)
+            self._spare = None
+
+    def _hand_to_spare(self, folder: Path) -> subprocess.Popen | None:
+        spare, self._spare = self._spare, None
+        if spare is None or spare.poll() is not None:
+            return None
+        try:
+            # The environment of now, as a supervisor started now would have it.
+            spare.stdin.write(json.dumps({"folder": str(folder), "env": dict(os.environ)}).encode() + b"\n")
+            spare.stdin.close()
+        except OSError:
+            spare.kill()
+            spare.wait()
+            return None
+        return spare
 
     def inventory(self) -> Inventory:
         return self._inventory
@@ -44,17 +99,20 @@ class LocalBackend(Backend):
     async def launch(self, run: RunSpec) -> None:
         folder = run.folder
         run.save()
-        try:
-            with open(folder / SUPERVISOR_ERR, "ab") as err:
-                child = subprocess.Popen(
-                    [sys.executable, "-m", "momo_jobs.supervisor", str(folder)],
-                    cwd=folder, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
-                    start_new_session=True, close_fds=True,
-                )
-        except OSError as exc:
-            raise LaunchError(f"could not start the job's supervisor: {exc}") from exc
+        child = self._hand_to_spare(folder)
+        if child is None:
+            try:
+                with open(folder / SUPERVISOR_ERR, "ab") as err:
+                    child = subprocess.Popen(
+                        [sys.executable, "-m", "momo_jobs.supervisor", str(folder)],
+                        cwd=folder, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
+                        start_new_session=True, close_fds=True,
+                    )
+            except OSError as exc:
+                raise LaunchError(f"could not start the job's supervisor: {exc}") from exc
         (folder / SUPERVISOR_PID).write_text(str(child.pid))
         self._children[run.job_id] = child
+        self._start_spare()
 
     def _supervisor_pid(self, run: RunSpec) -> int | None:
         try:
@@ -70,7 +128,7 @@ class LocalBackend(Backend):
             del self._children[run.job_id]  # reaped
             return False
         pid = self._supervisor_pid(run)
-        return pid is not None and process_alive(pid, str(run.folder))
+        return pid is not None and (process_alive(pid, str(run.folder)) or supervisor_serves(pid, run.folder))
 
     async def stop(self, run: RunSpec) -> None:
         pid = self._supervisor_pid(run)
