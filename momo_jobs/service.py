@@ -531,12 +531,16 @@ class JobService:
         end = data.rfind(b"\n") + 1
         if end == 0:
             return False
-        records = []
-        for line in data[:end].splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
+        lines = data[:end].splitlines()
+        try:  # the whole batch in one call: a job may print a million points
+            records = json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:  # a line that is not JSON (or an empty one) is skipped
+            records = []
+            for line in lines:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
         self.store.ingest_metrics(job, records, job["metrics_offset"] + end)
         job["metrics_offset"] += end
         return len(data) == limit
