@@ -213,6 +213,11 @@ test.describe('momo-jobs', () => {
     const view = page.locator(`#momo-job-${id}`);
     await expect(view.locator('.jp-MomoJobs-jobHeader')).toHaveAttribute('data-status', 'failed');
     await expect(view.locator('.jp-MomoJobs-logScroll')).toContainText('about to fail');
+
+    // the job view comes back on reload
+    await page.waitForTimeout(2000); // the workspace is saved shortly after a change
+    await page.evaluate(() => window.location.reload());
+    await expect(page.locator(`#momo-job-${id} .jp-MomoJobs-logScroll`)).toContainText('about to fail');
   });
 
   test('A third GPU job on two GPUs is queued with its position', async ({ page, tmpPath }) => {
