@@ -37,7 +37,7 @@ t0 = time.perf_counter()
 for i in range(n):
     log_metric("loss", 1.0 / (i + 1), step=i)
 with open(stamp, "w") as f:
-    f.write(repr(time.perf_counter() - t0))
+    f.write(f"{time.perf_counter() - t0!r} {time.process_time()!r}")
 """
 
 
@@ -45,7 +45,18 @@ def unix(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def baseline(script: Path, n: int, tmp: Path) -> tuple[float, float]:
+def stamp_of(path: Path) -> tuple[float, float]:
+    """(loop seconds, the script's CPU seconds) as the script wrote them."""
+    loop, cpu = path.read_text().split()
+    return float(loop), float(cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline(script: Path, n: int, tmp: Path) -> tuple[float, float, float]:
     stamp, out = tmp / "base.stamp", tmp / "base.out"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     start = time.perf_counter()
@@ -55,11 +66,13 @@ def baseline(script: Path, n: int, tmp: Path) -> tuple[float, float]:
     lines = sum(1 for _ in open(out, "rb"))
     assert lines == n, lines
     out.unlink()
-    return float(stamp.read_text()), wall
+    loop, cpu = stamp_of(stamp)
+    return loop, wall, cpu
 
 
-def as_job(server: Server, rel: str, n: int, tmp: Path, timeout: float) -> tuple[float, float, float, str]:
+def as_job(server: Server, rel: str, n: int, tmp: Path, timeout: float) -> tuple[float, float, float, str, float, float]:
     stamp = tmp / "job.stamp"
+    server_cpu = cpu_seconds(server.pid)
     job = server.client.submit(server.root / rel, args=[str(n), str(stamp)])
     job = server.wait_final(job["id"], timeout)
     ended = time.time()
@@ -77,7 +90,9 @@ def as_job(server: Server, rel: str, n: int, tmp: Path, timeout: float) -> tuple
             raise RuntimeError(f"only {count} of {n} points queryable after {timeout} s")
         time.sleep(0.05)
     queryable = time.time() - ended
-    return float(stamp.read_text()), wall, queryable, job["id"]
+    server_cpu = cpu_seconds(server.pid) - server_cpu
+    loop, cpu = stamp_of(stamp)
+    return loop, wall, queryable, job["id"], cpu, server_cpu
 
 
 def main() -> int:
@@ -89,19 +104,23 @@ def main() -> int:
 
     header(f"metric-heavy job: {n:,} metric lines")
     base_loop, base_wall, job_loop, job_wall, queryable = [], [], [], [], []
+    base_cpu, job_cpu, server_cpu = [], [], []
     with Server(cpu_slots=2) as server, tempfile.TemporaryDirectory(prefix="momo-bench-metrics-") as t:
         tmp = Path(t)
         rel = server.write("heavy/heavy.py", SCRIPT)
         script = server.root / rel
         last_job = None
         for i in range(args.runs):
-            loop, wall = baseline(script, n, tmp)
+            loop, wall, cpu = baseline(script, n, tmp)
             base_loop.append(loop)
             base_wall.append(wall)
-            loop, wall, ready, last_job = as_job(server, rel, n, tmp, timeout=60 + n / 5000)
+            base_cpu.append(cpu)
+            loop, wall, ready, last_job, cpu, served = as_job(server, rel, n, tmp, timeout=60 + n / 5000)
             job_loop.append(loop)
             job_wall.append(wall)
             queryable.append(ready)
+            job_cpu.append(cpu)
+            server_cpu.append(served)
             print(f"  run {i + 1}: baseline loop {base_loop[-1]:.2f} s (process {base_wall[-1]:.2f} s), "
                   f"job loop {loop:.2f} s (started→finished {wall:.2f} s), all points queryable {ready:.2f} s "
                   f"after the job ended", flush=True)
@@ -115,6 +134,9 @@ def main() -> int:
     print(f"  loop: baseline p50 {bl:.2f} s, job p50 {jl:.2f} s, ratio {jl / bl:.3f}", flush=True)
     print(f"  whole run: baseline process p50 {bw:.2f} s, job started→finished p50 {jw:.2f} s, ratio {jw / bw:.3f}",
           flush=True)
+    print(f"  CPU: the script {median(base_cpu):.2f} s alone, {median(job_cpu):.2f} s as a job; the server "
+          f"{median(server_cpu):.2f} s for the job (ingest included); load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores", flush=True)
     print(f"  all {n:,} points queryable p50 {median(queryable):.2f} s after the job ended "
           f"(max {max(queryable):.2f} s); CSV export: {csv_points:,} points in {csv_s:.2f} s", flush=True)
     verdict("1M metric lines within 5% of writing to a file", jl / bl <= 1.05,
