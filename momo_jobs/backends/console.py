@@ -238,13 +238,14 @@ class ConsoleBackend(Backend):
         return ExitRecord(exit_code=code, reason=outcome.get("reason"), stopped=stopped)
 
     async def _end(self, console: _Console, record: ExitRecord) -> None:
-        console.finished_at = time.monotonic()
         if console.stopping:
             await self._shutdown(console)
             record.stopped, record.reason = True, "stopped by request"
         elif console.kernel_id not in self.kernels:
             self._kernel_gone(console.job_id, console.folder)
         record.save(console.folder)
+        # Only now: until the exit record is written, the job must not look vanished.
+        console.finished_at = time.monotonic()
 
     # stopping and cleaning up
 
