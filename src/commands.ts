@@ -53,6 +53,27 @@ export interface ICommandContext {
 
 const SCRIPT_EXTENSIONS = ['.py', '.ipynb'];
 
+/** Files a text editor cannot show: saved models, arrays, archives. */
+const BINARY_EXTENSIONS = [
+  '.keras',
+  '.h5',
+  '.hdf5',
+  '.pt',
+  '.pth',
+  '.ckpt',
+  '.onnx',
+  '.safetensors',
+  '.bin',
+  '.npz',
+  '.npy',
+  '.pkl',
+  '.pickle',
+  '.joblib',
+  '.zip',
+  '.gz',
+  '.tar'
+];
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -380,8 +401,10 @@ export function jobActions(ctx: ICommandContext): IJobActions {
         activate: true
       } as ReadonlyPartialJSONObject),
     openFile: path => {
-      const isDir = !PathExt.extname(path);
-      if (isDir) {
+      // folders and binary files (saved models, arrays) are shown in the
+      // file browser; other files open in JupyterLab
+      const ext = PathExt.extname(path).toLowerCase();
+      if (!ext || BINARY_EXTENSIONS.includes(ext)) {
         run('filebrowser:go-to-path', { path });
       } else {
         run('docmanager:open', { path });

@@ -304,6 +304,12 @@ test.describe('momo-jobs', () => {
       await page.locator('#jp-main-content-panel').screenshot({ path: path.join(SCREENSHOTS, 'job-view-dark.png') });
       await page.locator('#momo-jobs-sidebar').screenshot({ path: path.join(SCREENSHOTS, 'sidebar-dark.png') });
       await page.theme.setLightTheme();
+
+      // a saved model in the results is shown in the file browser
+      await view.locator('.jp-MomoJobs-files').getByRole('button', { name: /my_model\.keras/ }).click();
+      await expect(
+        page.locator('.jp-DirListing-item.jp-mod-selected', { hasText: 'my_model.keras' })
+      ).toBeVisible();
     } finally {
       for (const job of waiting) {
         await stopJob(page, job);
