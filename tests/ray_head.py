@@ -168,7 +168,8 @@ class RayHead:
             self.proc.wait()
         self.proc = None
         self._log.close()
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if not os.environ.get("MOMO_TEST_KEEP_RAY_LOGS"):  # set it to read a failed run's Ray logs
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def __enter__(self) -> "RayHead":
         return self.start()

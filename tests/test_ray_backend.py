@@ -67,9 +67,18 @@ def metric_points(run: RunSpec) -> list[dict]:
         return []
 
 
+_head = {}  # the running head's JobSubmissionClient, for messages
+
+
 def describe(run: RunSpec) -> str:
     files = {p.name: p.stat().st_size for p in run.folder.iterdir()}
-    return f"{run.job_id}: files {files}, exit {ExitRecord.load(run.folder)}, log tail {log_text(run)[-300:]!r}"
+    try:
+        info = _head["client"].get_job_info(run.job_id)
+        ray = f"{info.status.value} {info.message!r}"
+    except Exception as exc:
+        ray = repr(exc)
+    return (f"{run.job_id}: files {files}, exit {ExitRecord.load(run.folder)}, "
+            f"log tail {log_text(run)[-300:]!r}, Ray: {ray}")
 
 
 async def until(check, what: str, timeout: float = WAIT, run: RunSpec | None = None):
@@ -106,6 +115,20 @@ def ray_client(ray_head):
     return JobSubmissionClient(ray_head.address)
 
 
+@pytest.fixture
+def cluster(ray_head, ray_client):
+    """The Ray head, cleared after the test of the jobs it left running (a failed
+    test's jobs would otherwise hold the resources the next test needs)."""
+    _head["client"] = ray_client
+    yield ray_head
+    for job in ray_client.list_jobs():
+        if job.submission_id and not job.status.is_terminal():
+            try:
+                ray_client.stop_job(job.submission_id)
+            except Exception:
+                pass
+
+
 async def ray_status(client, job_id: str) -> str:
     return str((await asyncio.to_thread(client.get_job_status, job_id)).value)
 
@@ -125,8 +148,8 @@ sys.exit(int(sys.argv[2]))
 """
 
 
-async def test_jobs_get_their_devices_and_stream_live(ray_head, job_root, unique):
-    backend = RayBackend(settings(ray_head.address, job_root))
+async def test_jobs_get_their_devices_and_stream_live(cluster, job_root, unique):
+    backend = RayBackend(settings(cluster.address, job_root))
     await backend.start()
     try:
         inventory = backend.inventory()
@@ -195,8 +218,8 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
-async def test_stop_ends_a_child_that_ignores_sigterm(ray_head, job_root, unique):
-    backend = RayBackend(settings(ray_head.address, job_root))
+async def test_stop_ends_a_child_that_ignores_sigterm(cluster, job_root, unique):
+    backend = RayBackend(settings(cluster.address, job_root))
     await backend.start()
     run = make_run(job_root, f"stop-{unique}", STUBBORN_JOB, stop_grace=1.0)
     try:
@@ -217,11 +240,11 @@ async def test_stop_ends_a_child_that_ignores_sigterm(ray_head, job_root, unique
     assert "child ignores SIGTERM" in log_text(run)  # the partial log is kept
 
 
-async def test_a_log_ray_cannot_read_still_ends_the_job(ray_head, job_root, unique, monkeypatch):
+async def test_a_log_ray_cannot_read_still_ends_the_job(cluster, job_root, unique, monkeypatch):
     import momo_jobs.backends.ray as ray_backend
 
     monkeypatch.setattr(ray_backend, "RETRY_MAX", 0.1)
-    backend = RayBackend(settings(ray_head.address, job_root))
+    backend = RayBackend(settings(cluster.address, job_root))
     await backend.start()
     # Ray reads job logs as UTF-8 and its log API fails for good on anything else.
     run = make_run(job_root, f"binary-{unique}",
@@ -270,7 +293,7 @@ def resumable_output(filler_lines: int) -> str:
     return "\n".join(out) + "\n"
 
 
-async def test_restart_reattaches_without_loss_or_duplicates(ray_head, job_root, unique, ray_client):
+async def test_restart_reattaches_without_loss_or_duplicates(cluster, job_root, unique, ray_client):
     gate1, gate2 = job_root / "gate1", job_root / "gate2"
     big_filler = POLL_LIMIT // 100 + 500  # past the polling limit: followed through the websocket
     jobs = {
@@ -279,9 +302,9 @@ async def test_restart_reattaches_without_loss_or_duplicates(ray_head, job_root,
         # Ends while no server follows it.
         "done": (make_run(job_root, f"done-{unique}", resumable_job(0), [gate1, gate1]), 0),
     }
-    first = RayBackend(settings(ray_head.address, job_root))
+    first = RayBackend(settings(cluster.address, job_root))
     await first.start()
-    second = RayBackend(settings(ray_head.address, job_root))
+    second = RayBackend(settings(cluster.address, job_root))
     try:
         for run, _ in jobs.values():
             await first.launch(run)
@@ -331,12 +354,12 @@ async def first_line_latency(backend, run: RunSpec) -> float:
 
 
 @pytest.mark.skipif(not os.environ.get("MOMO_RAY_LATENCY_TRIALS"), reason="a measurement, not a check")
-async def test_first_line_latency(ray_head, job_root, unique):
+async def test_first_line_latency(cluster, job_root, unique):
     from momo_jobs.backends.local import LocalBackend
 
     trials = int(os.environ["MOMO_RAY_LATENCY_TRIALS"])
     script = "print('first line')\n"
-    ray = RayBackend(settings(ray_head.address, job_root))
+    ray = RayBackend(settings(cluster.address, job_root))
     await ray.start()
     local = LocalBackend(SimpleNamespace(gpus="", cpu_slots=1, stop_grace_seconds=1.0, data_dir=str(job_root)))
     results: dict[str, list[float]] = {"ray": [], "local": []}
@@ -356,18 +379,35 @@ async def test_first_line_latency(ray_head, job_root, unique):
 
 # Without a cluster
 
-def test_log_cursor_drops_rays_preamble_and_what_was_recorded():
+def copy_through_cursor(log: str, marker: str, recorded: int = 0, cuts=()) -> bytes:
+    cursor, out, prev = _LogCursor(marker, recorded), b"", 0
+    for cut in [*cuts, len(log)]:
+        out += cursor.feed(log[prev:cut])
+        prev = cut
+    return out + cursor.feed("", final=True)
+
+
+def test_log_cursor_keeps_the_jobs_output_only():
     marker = "Running entrypoint for job j1: python train.py\n"
-    log = "2026-01-01 INFO job_manager.py -- Runtime env is setting up.\n" + marker + "héllo\nworld\n"
-    assert _LogCursor(marker, 0).feed(log) == "héllo\nworld\n".encode()
-    assert _LogCursor(marker, len("héllo\n".encode())).feed(log) == b"world\n"
-    # In pieces, as the websocket sends it, with the marker split across two.
-    cursor = _LogCursor(marker, 2)
-    pieces = [log[:70], log[70:90], log[90:]]
-    assert b"".join(cursor.feed(p) for p in pieces) == "héllo\nworld\n".encode()[2:]
-    # Still in Ray's preamble: nothing yet; over without a marker: all of it.
-    assert _LogCursor(marker, 0).feed("Runtime env is setting up.\n") == b""
-    assert _LogCursor(marker, 0).feed("setup failed\n", final=True) == b"setup failed\n"
+    setup = "2026-11-30 18:38:11,116\tINFO job_manager.py:581 -- Runtime env is setting up.\n"
+    # A job of Ray's own: its log lines are output like any other.
+    body = ("2026-11-30 18:38:12,001\tINFO worker.py:1821 -- Connecting to existing Ray cluster\n"
+            'héllo\n{"metric": "loss", "value": 40, "step": 40}\nend\n')
+    logs = {
+        "marker first": setup + marker + body,
+        # Ray flushes its line late, so it can cut one of the job's lines in two.
+        "marker late": setup + body[:110] + marker + body[110:],
+        "no marker": setup + body,
+    }
+    for name, log in logs.items():
+        for cuts in [(), (60,), (30, 120, 121, 140), range(0, len(log), 7)]:
+            assert copy_through_cursor(log, marker, cuts=cuts).decode() == body, (name, cuts)
+        # Reading it again from the start after a restart: only what output.log lacks.
+        recorded = len(body[:120].encode())
+        assert copy_through_cursor(log, marker, recorded, cuts=(50,)) == body.encode()[recorded:], name
+    # Still in Ray's setup: nothing yet; over without any output of the job: Ray's lines.
+    assert _LogCursor(marker, 0).feed(setup) == b""
+    assert copy_through_cursor("setup failed\n", marker) == b"setup failed\n"
 
 
 def test_exit_records_from_rays_states():

@@ -56,10 +56,13 @@ RESERVATION_TTL = 10.0
 # How old Ray's resource usage may be when it comes without its time (the
 # autoscaler's report interval is 5 s) and a job's start or end may be missing from it.
 USAGE_AGE = 8.0
-# Ray's driver log starts with its own lines (runtime env setup), then this one.
+# Ray's driver log starts with its own setup lines, and Ray adds this line once the job
+# runs (see _LogCursor).
 ENTRYPOINT_MARKER = "Running entrypoint for job {job_id}: {entrypoint}\n"
-# Without the marker in the log's first this-many characters, the whole log is the job's.
-MARKER_SEARCH_LIMIT = 256 << 10
+RAY_SETUP_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\s+[A-Z]+ "
+                            r"(job_manager|job_supervisor|runtime_env\w*|packaging|working_dir|setup_hook\w*)\.py:\d+ -- ")
+# The marker is looked for in this many characters of the job's output; past them it is the job's.
+MARKER_SEARCH_LIMIT = 1 << 20
 
 _USAGE_TEXT = re.compile(r"([\d.]+)\s*/\s*([\d.]+)\s+(CPU|GPU)\b")
 
@@ -122,34 +125,63 @@ class _Reservation:
 class _LogCursor:
     """Turns Ray's driver log, read from its start, into what output.log lacks.
 
-    Ray's own preamble (up to the entrypoint line) is dropped; then the first
-    ``recorded`` bytes, already in output.log, are skipped.
+    Ray's lines come out: the setup lines it writes before the job starts, and
+    the line naming the entrypoint, which Ray flushes only after starting the
+    job, so that it can land anywhere in the job's first output, even inside a
+    line. Each decision depends on the log's text alone, so every read of the
+    log from its start cuts it alike. Then the first ``recorded`` bytes, already
+    in output.log, are skipped.
     """
 
     def __init__(self, marker: str, recorded: int):
         self.marker = marker
         self.skip = recorded
-        self.head: str | None = ""  # None once past the preamble
+        self.phase = "setup"  # then "search" (for the marker), then "pass"
+        self.held = ""  # text not yet decided on
+        self.searched = 0  # characters of the job's output passed while searching
 
     def feed(self, text: str, final: bool = False) -> bytes:
-        if self.head is not None:
-            self.head += text
-            # Looked for only at the start, so each read of the log decides alike.
-            end = MARKER_SEARCH_LIMIT + len(self.marker)
-            i = self.head.find(self.marker, 0, end)
-            if i >= 0:
-                text = self.head[i + len(self.marker):]
-            elif final or len(self.head) >= end:
-                text = self.head  # no preamble found: keep it all
-            else:
-                return b""
-            self.head = None
-        data = text.encode("utf-8", "replace")
+        out = self._cut(text, final)
+        data = out.encode("utf-8", "replace")
         if self.skip:
             n = min(self.skip, len(data))
             data = data[n:]
             self.skip -= n
         return data
+
+    def _cut(self, text: str, final: bool) -> str:
+        if self.phase == "pass":
+            return text
+        text, self.held = self.held + text, ""
+        if self.phase == "setup":
+            while True:
+                nl = text.find("\n")
+                if nl < 0:
+                    if final or len(text) > MAX_METRIC_LINE:
+                        break
+                    self.held = text
+                    return ""
+                line = text[:nl + 1]
+                if line == self.marker:
+                    self.phase = "pass"
+                    return text[nl + 1:]
+                if not RAY_SETUP_LINE.match(line):
+                    break
+                text = text[nl + 1:]
+            self.phase = "search"
+        i = text.find(self.marker)
+        if 0 <= i and self.searched + i < MARKER_SEARCH_LIMIT:
+            self.phase = "pass"
+            return text[:i] + text[i + len(self.marker):]
+        if final or self.searched + len(text) >= MARKER_SEARCH_LIMIT + len(self.marker):
+            self.phase = "pass"  # no marker where Ray puts it: the text is all the job's
+            return text
+        keep = next((k for k in range(min(len(text), len(self.marker) - 1), 0, -1)
+                     if self.marker.startswith(text[-k:])), 0)
+        self.held = text[len(text) - keep:]
+        out = text[:len(text) - keep]
+        self.searched += len(out)
+        return out
 
 
 def resume_recorder(recorder: LogRecorder, folder: Path) -> None:
