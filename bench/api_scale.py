@@ -173,7 +173,7 @@ def rss_while_printing(server: Server, size: int) -> tuple[int, int, int, float,
             offset = chunk["next_offset"]
             if chunk["eof"]:
                 break
-        job = server.wait_final(job["id"], 60)
+        job = server.wait_final(job["id"], 60, poll=0.2)
     finally:
         done.set()
         sampler.join()

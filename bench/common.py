@@ -221,7 +221,9 @@ class Server:
         path.write_text(source)
         return rel
 
-    def wait_final(self, job_id: str, timeout: float) -> dict:
+    def wait_final(self, job_id: str, timeout: float, poll: float = 0.02) -> dict:
+        """Polls the job until it ended (a long job: poll less often, the server's CPU
+        counts in the figures)."""
         deadline = time.monotonic() + timeout
         while True:
             job = self.client.get(job_id)
@@ -229,7 +231,7 @@ class Server:
                 return job
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
-            time.sleep(0.02)
+            time.sleep(poll)
 
     def stop(self, keep: bool = False) -> None:
         try:
