@@ -115,6 +115,33 @@ describe('JobsClient', () => {
     await expect(server.client().remove('j')).resolves.toBeUndefined();
   });
 
+  it('creates the MNIST example, exports notebooks, reads resources', async () => {
+    const server = new FakeServer();
+    server.routes['POST examples'] = r => ({
+      status: 201,
+      body: { notebook: `${r.body.dir}/How_Train_Model.ipynb` }
+    });
+    server.routes['POST export'] = r => ({
+      status: 201,
+      body: { path: r.body.path.replace('.ipynb', '.py') }
+    });
+    const client = server.client();
+    await expect(client.createExample('mnist', 'work/mnist')).resolves.toEqual({
+      notebook: 'work/mnist/How_Train_Model.ipynb'
+    });
+    expect(server.requests[0].body).toEqual({
+      name: 'mnist',
+      dir: 'work/mnist'
+    });
+    await expect(client.exportNotebook('a/nb.ipynb', true)).resolves.toEqual({
+      path: 'a/nb.py'
+    });
+    expect(server.requests[1].body).toEqual({
+      path: 'a/nb.ipynb',
+      overwrite: true
+    });
+  });
+
   it('gets the metrics CSV as text', async () => {
     const server = new FakeServer();
     server.routes['jobs/j/metrics'] = () => ({ text: 'name,x,y\n' });
