@@ -6,6 +6,7 @@ import the supervisor first; the next spare starts behind it.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -53,12 +54,14 @@ class LocalBackend(Backend):
         super().__init__(settings, log)
         self._children: dict[str, subprocess.Popen] = {}
         self._spare: subprocess.Popen | None = None
+        self._closed = False
         self._inventory = Inventory(gpus=gpu_inventory(settings.gpus), cpu_slots=settings.cpu_slots)
 
     async def start(self) -> None:
         self._start_spare()
 
     async def close(self) -> None:
+        self._closed = True
         spare, self._spare = self._spare, None
         if spare is not None:
             spare.stdin.close()  # it ends when its input ends
@@ -69,6 +72,8 @@ class LocalBackend(Backend):
                 spare.wait()
 
     def _start_spare(self) -> None:
+        if self._closed or (self._spare is not None and self._spare.poll() is None):
+            return
         try:
             self._spare = subprocess.Popen(
                 [sys.executable, "-m", "momo_jobs.supervisor", "--spare"],
@@ -97,8 +102,7 @@ class LocalBackend(Backend):
         return self._inventory
 
     async def launch(self, run: RunSpec) -> None:
-        folder = run.folder
-        run.save()
+        folder = run.folder  # the service saved job.json (run.save) just before
         child = self._hand_to_spare(folder)
         if child is None:
             try:
@@ -112,7 +116,8 @@ class LocalBackend(Backend):
                 raise LaunchError(f"could not start the job's supervisor: {exc}") from exc
         (folder / SUPERVISOR_PID).write_text(str(child.pid))
         self._children[run.job_id] = child
-        self._start_spare()
+        # The next spare starts once this request has been answered.
+        asyncio.get_running_loop().call_soon(self._start_spare)
 
     def _supervisor_pid(self, run: RunSpec) -> int | None:
         try:
