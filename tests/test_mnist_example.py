@@ -132,6 +132,17 @@ async def test_quick_example_runs_as_a_cpu_job(jobs_api, jp_root_dir, mnist_cach
     _, by_time = await jobs_api("GET", f"jobs/{job['id']}/metrics", params={"names": "test_accuracy,test_loss"})
     assert {s["name"] for s in by_time["series"]} == {"test_accuracy", "test_loss"}
 
+    # Create Job on the notebook itself: its exported code, seeing MOMO_JOB_ID, trains,
+    # saves to results/ and reads its own model back.
+    code, nb_job = await jobs_api("POST", "jobs", {
+        "script": "tutorial/How_Train_Model.ipynb", "resource": "cpu", "env": {"MOMO_EXAMPLE_QUICK": "1"},
+    })
+    assert code == 201, nb_job
+    nb_job = await wait_for_job(jobs_api, nb_job["id"], timeout=600)
+    _, log = await jobs_api("GET", f"jobs/{nb_job['id']}/log", params={"offset": "0", "limit": str(1 << 22)})
+    assert nb_job["status"] == "completed", log["text"][-3000:]
+    assert "quick=True" in log["text"] and "Test accuracy of the trained model" in log["text"]
+
     # The notebook's flow: debug cells in quick mode, then the job's model loaded back.
     from nbclient import NotebookClient
 
