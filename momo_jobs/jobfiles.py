@@ -117,7 +117,9 @@ class LogRecorder:
     that prints without newlines can't grow this process's memory.
     """
 
-    def __init__(self, job_dir: Path, clock: Callable[[], float] = time.time):
+    def __init__(self, job_dir: Path, clock: Callable[[], float] = time.time, resume: bool = False):
+        """``resume``: reopened on a log written before (after a server restart), the
+        line it ends in is taken up, so a metric line cut in two is parsed whole."""
         folder = Path(job_dir)
         self._clock = clock
         self._log = open(folder / LOG, "ab")
@@ -125,6 +127,11 @@ class LogRecorder:
         self._metrics = open(folder / METRICS, "a", encoding="utf-8")
         self._size = self._log.tell()
         self._partial = b""
+        if resume and self._size:
+            with open(folder / LOG, "rb") as f:
+                f.seek(max(0, self._size - MAX_METRIC_LINE))
+                tail = f.read(MAX_METRIC_LINE)
+            self._partial = tail[tail.rfind(b"\n") + 1:]
 
     @property
     def size(self) -> int:

@@ -269,7 +269,10 @@ class JobService:
             self._notify(job_id)
             run = self._run_spec(job)
             if run is not None:
-                await self._backend(job).stop(run)
+                try:
+                    await self._backend(job).stop(run)
+                except Exception as exc:  # e.g. a cluster that doesn't answer
+                    raise Unavailable(f"could not stop job {job_id}: {exc}; it is marked stopping, try again") from exc
         else:
             raise Conflict(f"job {job_id} is {job['status']}: only a queued or running job can be stopped")
         return self.get(job_id)

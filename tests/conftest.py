@@ -1,7 +1,6 @@
 import asyncio
 import json
 import os
-import sys
 import textwrap
 import time
 from pathlib import Path

@@ -1,5 +1,4 @@
 """The REST API of DESIGN §3 against a real jupyter_server, real processes and SQLite."""
-import asyncio
 import json
 import os
 from pathlib import Path

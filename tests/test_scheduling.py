@@ -1,7 +1,6 @@
 """FIFO queues over 2 GPUs given by MOMO_JOBS_GPUS, CPU slots, and stopping."""
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..jobfiles import LOG, SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
+from ..jobfiles import SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
 from ..protocol import MAX_METRIC_LINE
 from .base import Backend, GpuInfo, Inventory, LaunchError
 
@@ -182,17 +182,6 @@ class _LogCursor:
         out = text[:len(text) - keep]
         self.searched += len(out)
         return out
-
-
-def resume_recorder(recorder: LogRecorder, folder: Path) -> None:
-    """Gives a recorder reopened on a log the line that log ends in, unfinished, so
-    that a metric line cut by a server restart is still parsed whole."""
-    if not recorder.size or not hasattr(recorder, "_partial"):
-        return
-    with open(Path(folder) / LOG, "rb") as f:
-        f.seek(max(0, recorder.size - MAX_METRIC_LINE))
-        tail = f.read(MAX_METRIC_LINE)
-    recorder._partial = tail[tail.rfind(b"\n") + 1:]
 
 
 def entrypoint_for(run: RunSpec) -> tuple[str, str]:
@@ -557,8 +546,7 @@ class RayBackend(Backend):
         """Copies the job's log from Ray into output.log until Ray reports the end,
         then writes exit.json. Retries while Ray can't be reached."""
         run = job.run
-        recorder = LogRecorder(run.folder)
-        resume_recorder(recorder, run.folder)
+        recorder = LogRecorder(run.folder, resume=True)
         lost = None
         streaming = recorder.size >= POLL_LIMIT
         try:
