@@ -30,6 +30,22 @@ export function compareJobs(a: IJob, b: IJob): number {
 }
 
 /**
+ * Statuses only move forward: queued → running → stopping → ended.
+ */
+export function statusRank(status: JobStatus): number {
+  switch (status) {
+    case 'queued':
+      return 0;
+    case 'running':
+      return 1;
+    case 'stopping':
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+/**
  * Read a pushed event: jupyter_server sends the event's data at the top level
  * of the message, beside `schema_id`; accept a nested `data` as well.
  */
@@ -318,6 +334,10 @@ export class JobsModel implements IDisposable {
 
   private _update(job: IJob): void {
     const before = this._jobs.get(job.id);
+    if (before && statusRank(job.status) < statusRank(before.status)) {
+      // an answer older than an event already applied (a job never goes back)
+      return;
+    }
     this._jobs.set(job.id, job);
     if (before && JSON.stringify(before) === JSON.stringify(job)) {
       return;
@@ -761,6 +781,9 @@ export class JobViewModel implements IDisposable {
   }
 
   private _setJob(job: IJob): void {
+    if (this._job && statusRank(job.status) < statusRank(this._job.status)) {
+      return; // older than what is shown
+    }
     const wasFinal = this._job ? isFinal(this._job.status) : false;
     this._job = job;
     this._error = null;

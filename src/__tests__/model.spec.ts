@@ -184,6 +184,34 @@ describe('JobsModel', () => {
     expect(model.get(job.id)?.status).toBe('running');
   });
 
+  it('keeps a status newer than a late answer (a stop after its event)', async () => {
+    const server = new FakeServer();
+    const job = makeJob({ status: 'running' });
+    listing(server, [job]);
+    let answer: () => void = () => undefined;
+    server.routes[`POST jobs/${job.id}/stop`] = () =>
+      new Promise(resolve => {
+        answer = () =>
+          resolve({ status: 202, body: { ...job, status: 'stopping' } });
+      });
+    const model = new JobsModel({ client: server.client(), refreshMs: 0 });
+    await model.refresh();
+    const ended: string[] = [];
+    model.finished.connect((_, j) => ended.push(j.status));
+    const stopping = model.stop(job.id);
+    await flush();
+    model.handleEvent({
+      action: 'status',
+      job_id: job.id,
+      status: 'stopped',
+      job: { ...job, status: 'stopped' }
+    });
+    answer();
+    await stopping;
+    expect(model.get(job.id)?.status).toBe('stopped');
+    expect(ended).toEqual(['stopped']);
+  });
+
   it('filters by status and counts', async () => {
     const server = new FakeServer();
     const a = makeJob({ status: 'queued' });

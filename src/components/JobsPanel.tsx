@@ -92,6 +92,7 @@ export interface IJobsPanelProps {
 export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const { model, actions } = props;
   const jobs = model.jobs;
+  const counts = model.counts;
   const ticking = jobs.some(j => !isFinal(j.status));
   const now = useNow(ticking);
   const filterIndex = Math.max(
@@ -162,7 +163,9 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
         >
           {FILTERS.map((f, i) => (
             <option key={f.label} value={i}>
-              {f.label}
+              {f.statuses.length
+                ? `${f.label} (${f.statuses.reduce((n, st) => n + (counts[st] ?? 0), 0)})`
+                : f.label}
             </option>
           ))}
         </select>

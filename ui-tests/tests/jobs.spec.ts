@@ -177,7 +177,7 @@ test.describe('momo-jobs', () => {
 
     const sidebar = page.locator('#momo-jobs-sidebar');
     await expect(sidebar).toBeVisible();
-    const jobRow = sidebar.locator('.jp-MomoJobs-row', { hasText: 'ui-train' });
+    const jobRow = sidebar.locator('.jp-MomoJobs-row', { hasText: 'ui-train' }).first();
     await expect(jobRow).toBeVisible();
     await expect(jobRow).toHaveAttribute('data-status', 'completed', { timeout: 60000 });
     await expect(jobRow).toHaveClass(/jp-mod-selected/);
@@ -210,7 +210,8 @@ test.describe('momo-jobs', () => {
     await dialog.getByRole('button', { name: 'Create' }).click();
     const sidebar = page.locator('#momo-jobs-sidebar');
     await expect(sidebar).toBeVisible();
-    const jobRow = sidebar.locator('.jp-MomoJobs-row', { hasText: 'ui-sleepy' });
+    // newest first: a retry's job comes before the first try's
+    const jobRow = sidebar.locator('.jp-MomoJobs-row', { hasText: 'ui-sleepy' }).first();
     await expect(jobRow).toHaveAttribute('data-status', 'running', { timeout: 30000 });
     await expect(jobRow.locator('.jp-MomoJobs-time')).not.toBeEmpty();
     await jobRow.getByRole('button', { name: /Open job/ }).click();
