@@ -3,6 +3,7 @@
     python bench/run_all.py               # all of them, bench/mnist.py last (~15 min on its own)
     python bench/run_all.py --skip-mnist  # the others only: under 15 minutes on 2 cores
     python bench/run_all.py --only api_scale print_visible
+    python bench/run_all.py --only mnist --mnist-quick  # checks the MNIST bench's flow
 
 Each bench runs in its own process with a time limit (the limits of the
 non-MNIST ones add up to under 15 minutes); a bench that fails or runs out of
@@ -27,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("first_line", ["--trials", "30", "--peer-trials", "5"], 270),
     ("print_visible", ["--lines", "500", "--runs", "3"], 150),
-    ("metrics_heavy", ["--runs", "2"], 240),
+    ("metrics_heavy", ["--runs", "3"], 240),
     ("api_scale", ["--trials", "40"], 180),
 ]
 MNIST = ("mnist", [], 3600)
@@ -76,6 +77,7 @@ def run(name: str, args: list[str], limit: float, results: Path) -> tuple[str, f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-mnist", action="store_true", help="leave out bench/mnist.py (~15 min on its own)")
+    parser.add_argument("--mnist-quick", action="store_true", help="bench/mnist.py --quick: its flow on a subset")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these (first_line, print_visible, "
                         "metrics_heavy, api_scale, mnist)")
     args = parser.parse_args()
@@ -87,6 +89,8 @@ def main() -> int:
         print("bench/mnist.py is not there: MNIST left out")
     if args.only:
         plan = [b for b in BENCHES + [MNIST] if b[0] in args.only]
+    if args.mnist_quick:
+        plan = [(n, a + ["--quick"] if n == "mnist" else a, t) for n, a, t in plan]
     print(f"machine: {machine()}", flush=True)
     started = time.monotonic()
     outcomes = []
