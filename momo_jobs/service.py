@@ -357,7 +357,7 @@ class JobService:
                 data = _whole_characters(f.read(limit + 3), limit)
         next_offset = offset + len(data)
         return {"text": data.decode("utf-8", "replace"), "offset": offset, "next_offset": next_offset,
-                "eof": finished and next_offset >= size}
+                "size": size, "eof": finished and next_offset >= size}
 
     def metrics(self, job_id: str, x: str = "time", names: list[str] | None = None, max_points: int = 2000) -> dict:
         job = self._get(job_id)

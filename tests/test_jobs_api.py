@@ -58,7 +58,8 @@ async def test_log_is_readable_while_the_job_runs(jobs_api, write_script, jp_roo
     assert chunk["text"] == "second line\n"
     await wait_for_job(jobs_api, job["id"])
     _, end = await jobs_api("GET", f"jobs/{job['id']}/log", params={"offset": chunk["next_offset"]})
-    assert end == {"text": "", "offset": chunk["next_offset"], "next_offset": chunk["next_offset"], "eof": True}
+    size = chunk["next_offset"]
+    assert end == {"text": "", "offset": size, "next_offset": size, "size": size, "eof": True}
 
 
 async def test_failing_script_is_failed_with_its_traceback(jobs_api, write_script):
