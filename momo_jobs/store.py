@@ -316,15 +316,10 @@ class Store:
                 # Too many to read: the blocks' minima and maxima, a few thousand rows at most.
                 xs, ys = self._from_blocks(series_id, x, started, count, max(1, max_points // 2))
                 return xs, ys, others
-            numeric_count, lo, hi = self._db.execute(
-                f"SELECT COUNT(*), MIN({xcol}), MAX({xcol}) {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity'))",
-                (series_id,)).fetchone()
-            if numeric_count <= max_points:
-                rows = self._db.execute(
-                    f"SELECT {xcol}, p.value {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity')) ORDER BY p.rowid",
-                    (series_id,)).fetchall()
-            else:
-                rows = self._downsampled(base, xcol, series_id, lo, hi, max(1, max_points // 2))
+            # At most max_points points: all of them, NaN and Infinity as gaps.
+            rows = self._db.execute(
+                f"SELECT {xcol}, p.value {base} AND (p.value IS NOT NULL OR p.raw IN ('NaN', 'Infinity', '-Infinity')) ORDER BY p.rowid",
+                (series_id,)).fetchall()
         xs = [r[0] for r in rows]
         ys = [r[1] for r in rows]
         return xs, ys, others
@@ -354,18 +349,6 @@ class Store:
                 picked[(xv, point[0])] = (xv, point[0])
         ordered = sorted(picked.values(), key=lambda p: p[0])
         return [p[0] for p in ordered], [p[1] for p in ordered]
-
-    def _downsampled(self, base: str, xcol: str, series_id: int, lo: float, hi: float, buckets: int) -> list:
-        width = (hi - lo) / buckets or 1.0
-        bucket = f"MIN(CAST(({xcol} - {lo!r}) / {width!r} AS INTEGER), {buckets - 1})"
-        picked: dict[tuple, tuple] = {}
-        for agg in ("MIN", "MAX"):
-            # SQLite gives the bare column x from the row holding the MIN/MAX.
-            for b, xv, yv in self._db.execute(
-                f"SELECT {bucket} AS b, {xcol}, {agg}(p.value) {base} AND p.value IS NOT NULL GROUP BY b",
-                (series_id,)):
-                picked[(xv, yv)] = (xv, yv)
-        return sorted(picked.values(), key=lambda p: p[0])
 
     def all_points(self, job: dict) -> Iterator[tuple]:
         """Every point of a job in the order printed: (name, time, step, epoch, value)."""
