@@ -224,7 +224,10 @@ def main() -> int:
     parser.add_argument("--peer-trials", type=int, default=8, help="trials for Ray and jupyter-scheduler")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--no-scheduler", action="store_true")
+    parser.add_argument("--prepare", action="store_true", help="only install jupyter-scheduler's venv (once)")
     args = parser.parse_args()
+    if args.prepare:
+        return 0 if ensure_scheduler_venv() else 1
 
     header("submit → first line visible")
     direct, momo, stages = [], [], {}
