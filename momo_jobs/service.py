@@ -32,6 +32,10 @@ JOB_FIELDS = ("id", "name", "script", "resource", "gpus", "gpu_ids", "status", "
               "finished_at", "exit_code", "reason", "backend", "args", "kernel", "kernel_id")
 MAX_LOG_READ = 4 << 20
 METRICS_BATCH_BYTES = 8 << 20
+# While a job runs, each look moves at most this much of its metrics into the store
+# (a few percent of a core at the monitor's pace): a job printing metrics flat out
+# keeps the CPU for itself, and the rest is taken in as soon as it ends.
+LIVE_METRICS_BATCH_BYTES = 256 << 10
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "MOMO_JOB_ID", "MOMO_RESULTS_DIR")
 
@@ -569,7 +573,7 @@ class JobService:
     async def _follow(self, job: dict) -> bool:
         """One look at a running job; True when it ended."""
         folder = Path(job["job_dir"])
-        self._ingest_metrics(job)
+        self._ingest_metrics(job, LIVE_METRICS_BATCH_BYTES)
         if ExitRecord.load(folder) is not None:
             await self._finish_from_record(job)
             return True
