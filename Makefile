@@ -33,7 +33,7 @@ frontend: $(BIN)/python
 
 start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) mnist/How_Train_Model.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
 test: setup
 	$(MAKE) test-python test-js test-ui
