@@ -188,13 +188,7 @@ class JobService:
         if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
             raise BadRequest("gpus must be a whole number")
         if resource == "gpu":
-            total = len(self._inventory_for(self.default_backend).gpus)
-            if gpus < 1:
-                raise BadRequest("a GPU job needs at least 1 GPU")
-            if total == 0:
-                raise BadRequest("this server has no GPUs: submit the job with resource 'cpu'")
-            if gpus > total:
-                raise BadRequest(f"the job asks for {gpus} GPUs but this server has {total}")
+            self._check_gpu_request(gpus, self.default_backend)
         else:
             gpus = 0
         name = body.get("name")
@@ -224,6 +218,23 @@ class JobService:
     def _inventory_for(self, backend_name: str):
         return self.backends[backend_name].inventory()
 
+    def _check_gpu_request(self, gpus: int, backend_name: str) -> None:
+        """A GPU request that can never be met is refused rather than queued forever."""
+        total = len(self._inventory_for(backend_name).gpus)
+        if gpus < 1:
+            raise BadRequest("a GPU job needs at least 1 GPU")
+        if total == 0:
+            raise BadRequest("this server has no GPUs: submit the job with resource 'cpu'")
+        if gpus > total:
+            raise BadRequest(f"the job asks for {gpus} GPUs but this server has {total}")
+
+    async def _queue(self, fields: dict) -> dict:
+        """Stores a new queued job, tells the clients, and lets the scheduler look."""
+        job = self.store.insert_job({**fields, "gpu_ids": [], "status": "queued", "created_at": utc_now()})
+        self._emit("created", job["id"], self.job_json(job))
+        await self.schedule()
+        return self.get(job["id"])
+
     async def submit(self, body: Any) -> dict:
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
@@ -245,16 +256,13 @@ class JobService:
             shutil.rmtree(folder, ignore_errors=True)
             raise BadRequest(f"{body['script']}: could not be prepared: {exc}") from exc
         rel_script = relative_to_root(self.root, source)
-        job = self.store.insert_job({
+        return await self._queue({
             "id": job_id, "name": spec["name"] or self._generated_name(rel_script), "script": rel_script,
-            "resource": spec["resource"], "gpus": spec["gpus"], "gpu_ids": [], "status": "queued",
-            "created_at": utc_now(), "backend": "console" if spec["resource"] == "console" else self.default_backend,
+            "resource": spec["resource"], "gpus": spec["gpus"],
+            "backend": "console" if spec["resource"] == "console" else self.default_backend,
             "args": [script_name, *spec["args"]], "env": spec["env"], "kernel": spec["kernel"],
             "interpreter": interpreter, "cwd": str(source.parent), "job_dir": str(folder),
         })
-        self._emit("created", job_id, self.job_json(job))
-        await self.schedule()
-        return self.job_json(self.store.get_job(job_id))
 
     def _get(self, job_id: str) -> dict:
         job = self.store.get_job(job_id) if isinstance(job_id, str) else None
@@ -288,20 +296,12 @@ class JobService:
         old_snapshot = Path(old["job_dir"]) / SNAPSHOT
         if not old_snapshot.is_dir():
             raise Conflict(f"job {job_id} has no snapshot left to rerun")
-        shutil.copytree(old_snapshot, folder / SNAPSHOT)
         if old["resource"] == "gpu":
-            total = len(self._inventory_for(old["backend"]).gpus)
-            if old["gpus"] > total:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise BadRequest(f"the job asks for {old['gpus']} GPUs but this server has {total}")
-        fields = {k: old[k] for k in ("script", "resource", "gpus", "backend", "args", "env", "kernel", "interpreter", "cwd")}
-        job = self.store.insert_job({
-            **fields, "id": new_id, "name": old["name"], "gpu_ids": [],
-            "status": "queued", "created_at": utc_now(), "job_dir": str(folder),
-        })
-        self._emit("created", new_id, self.job_json(job))
-        await self.schedule()
-        return self.get(new_id)
+            self._check_gpu_request(old["gpus"], old["backend"])
+        shutil.copytree(old_snapshot, folder / SNAPSHOT)
+        fields = {k: old[k] for k in ("name", "script", "resource", "gpus", "backend", "args", "env", "kernel",
+                                      "interpreter", "cwd")}
+        return await self._queue({**fields, "id": new_id, "job_dir": str(folder)})
 
     async def delete(self, job_id: str) -> None:
         job = self._get(job_id)
