@@ -218,6 +218,19 @@ def run_scheduler(trials: int) -> list[float] | None:
     return times
 
 
+def measure_peer(short: str, title: str, run, direct: dict, momo: dict) -> None:
+    """Times a peer (its failure is reported, not raised) and prints it against the direct run and momo-jobs."""
+    try:
+        times = run()
+    except Exception as exc:
+        print(f"  {short}: failed ({type(exc).__name__}: {exc})", flush=True)
+        return
+    if times:
+        peer = summary(title, times)
+        print(f"  {short} − direct: p50 {(peer['p50'] - direct['p50']) * 1000:+.0f} ms, "
+              f"{peer['p50'] / momo['p50']:.1f}× momo-jobs", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
@@ -255,27 +268,12 @@ def main() -> int:
     try:
         (tmp / "first.py").write_text(SCRIPT)
         if not args.no_ray:
-            try:
-                ray = run_ray(tmp / "first.py", args.peer_trials)
-            except Exception as exc:
-                print(f"  Ray: failed ({type(exc).__name__}: {exc})", flush=True)
-                ray = None
-            if ray:
-                r = summary("Ray Jobs, local head", ray)
-                print(f"  Ray − direct: p50 {(r['p50'] - d['p50']) * 1000:+.0f} ms, "
-                      f"{r['p50'] / m['p50']:.1f}× momo-jobs", flush=True)
+            measure_peer("Ray", "Ray Jobs, local head", lambda: run_ray(tmp / "first.py", args.peer_trials), d, m)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.no_scheduler:
-        try:
-            sched = run_scheduler(args.peer_trials)
-        except Exception as exc:
-            print(f"  jupyter-scheduler: failed ({type(exc).__name__}: {exc})", flush=True)
-            sched = None
-        if sched:
-            s = summary("jupyter-scheduler (output at job end)", sched)
-            print(f"  jupyter-scheduler − direct: p50 {(s['p50'] - d['p50']) * 1000:+.0f} ms, "
-                  f"{s['p50'] / m['p50']:.1f}× momo-jobs", flush=True)
+        measure_peer("jupyter-scheduler", "jupyter-scheduler (output at job end)",
+                     lambda: run_scheduler(args.peer_trials), d, m)
     write_results("first_line")
     return 0
 
