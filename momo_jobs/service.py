@@ -307,8 +307,8 @@ class JobService:
         job = self._get(job_id)
         if job["status"] not in FINAL:
             raise Conflict(f"job {job_id} is {job['status']}: stop it before deleting it")
-        backend = self.backends.get("console") if job["resource"] == "console" else None
-        if backend is not None and hasattr(backend, "forget"):
+        backend = self.backends.get("console" if job["resource"] == "console" else job["backend"])
+        if backend is not None:  # a job of a backend this server no longer runs is still deletable
             await backend.forget(job_id)
         self.store.delete_job(job_id)
         await asyncio.to_thread(shutil.rmtree, job["job_dir"], True)
@@ -446,8 +446,7 @@ class JobService:
     # scheduling and following
 
     def _extra_cpu_used(self) -> int:
-        console = self.backends.get("console")
-        return console.idle_kernels() if console is not None and hasattr(console, "idle_kernels") else 0
+        return sum(backend.idle_kernels() for backend in self.backends.values())
 
     def _run_spec(self, job: dict) -> RunSpec | None:
         try:

@@ -69,6 +69,13 @@ class Backend(ABC):
     async def is_alive(self, run: RunSpec) -> bool:
         """Whether something is still running (or about to write exit.json) for this job."""
 
+    def idle_kernels(self) -> int:
+        """CPU slots held by finished jobs (a console job's live kernel) beyond the running ones."""
+        return 0
+
+    async def forget(self, job_id: str) -> None:
+        """The job is being deleted: let go of what the backend still holds for it."""
+
     async def reattach(self, run: RunSpec) -> bool:
         """After a server restart: follow the job again; False when it is gone."""
         return await self.is_alive(run)
