@@ -321,6 +321,34 @@ def server_request(server, method, path, body=None):
         return json.loads(response.read() or b"null")
 
 
+def wait_until_connected(client, timeout=60):
+    """Waits until the kernel answers on shell *and* this client hears it on iopub.
+
+    Not ``wait_for_ready``: with no manager it reads a slow heartbeat as death. A
+    shell reply alone is not enough either: the iopub subscription is set up
+    asynchronously, and a cell run before it is would publish its outputs and its
+    idle status to nobody."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline, "the kernel does not answer on shell and iopub"
+        msg_id = client.kernel_info()
+        try:
+            reply = client.get_shell_msg(timeout=2)
+        except Empty:
+            continue
+        if reply["parent_header"].get("msg_id") != msg_id:
+            continue
+        try:
+            client.get_iopub_msg(timeout=0.5)
+        except Empty:
+            continue
+        while True:  # leave iopub empty for the first cell
+            try:
+                client.get_iopub_msg(timeout=0.2)
+            except Empty:
+                return
+
+
 def test_notebook_kernel_finds_its_server_and_submits_its_notebook(server):
     """A kernel that the server started for a notebook, with no MOMO_JOBS_URL: the
     magics find the server from the runtime files and the notebook from the sessions."""
@@ -340,16 +368,7 @@ def test_notebook_kernel_finds_its_server_and_submits_its_notebook(server):
     client.load_connection_file(str(Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"))
     client.start_channels()
     try:
-        # Not wait_for_ready: with no manager it reads a slow heartbeat as death.
-        deadline = time.monotonic() + 60
-        client.kernel_info()
-        while True:
-            try:
-                if client.get_shell_msg(timeout=2)["msg_type"] == "kernel_info_reply":
-                    break
-            except Empty:
-                assert time.monotonic() < deadline, "the notebook's kernel does not answer"
-                client.kernel_info()
+        wait_until_connected(client)
         kernel = Kernel(client)
         kernel.run("%load_ext momo_jobs")
         assert kernel.value("__import__('os').environ.get('MOMO_JOBS_URL')") is None
