@@ -9,9 +9,14 @@ Bars (DESIGN §5 and the MNIST issue): job/direct wall time at most 1.02; classi
 test accuracy at least 99.1% (the original's headline is 99.25%); improved at least
 99.4% at no more than 1.5× the classic model's wall time.
 
+One classic run's accuracy moves by about ±0.1 point with the seed, as much as the
+gap between the bar and the original's headline. ``--seeds`` measures that spread
+instead: the classic model directly, once per seed, and the bar on their mean.
+
     python bench/mnist.py                          # ~15-30 min on 2 quiet cores
     python bench/mnist.py --epochs 2 --pairs 2     # a shorter, ABBA-ordered overhead check
     python bench/mnist.py --quick                  # the same flow on a subset, to check the bench
+    python bench/mnist.py --seeds 1-8              # the classic model's spread over seeds (~4 min a seed)
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,13 +52,22 @@ def script_args(model: str, quick: bool, epochs: int | None) -> list[str]:
     return ["--model", model, *(["--quick"] if quick else []), *(["--epochs", str(epochs)] if epochs else [])]
 
 
-def run_direct(folder: Path, model: str, extra: list[str]) -> tuple[float, float]:
+def parse_seeds(text: str) -> list[int]:
+    """``1-4,9`` → [1, 2, 3, 4, 9]."""
+    seeds = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds.extend(range(int(first), int(last or first) + 1))
+    return seeds
+
+
+def run_direct(folder: Path, label: str, extra: list[str]) -> tuple[float, float]:
     """(wall seconds, test accuracy) of ``python How_Train_Model.py`` in the example's folder,
     with the environment a CPU job gets and its output going to a file, as a job's does."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", CUDA_VISIBLE_DEVICES="")
     env.pop("MOMO_EXAMPLE_QUICK", None)
-    log = folder / f"direct-{model}.log"
-    argv = [PYTHON, SCRIPT, *extra, "--results", f"results/direct-{model}"]
+    log = folder / f"direct-{label}.log"
+    argv = [PYTHON, SCRIPT, *extra, "--results", f"results/direct-{label}"]
     with open(log, "wb") as out:
         started = time.perf_counter()
         done = subprocess.run(argv, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -59,7 +75,7 @@ def run_direct(folder: Path, model: str, extra: list[str]) -> tuple[float, float
         wall = time.perf_counter() - started
     text = log.read_text(errors="replace")
     if done.returncode != 0:
-        raise RuntimeError(f"direct {model} run failed ({done.returncode}):\n{text[-3000:]}")
+        raise RuntimeError(f"direct {label} run failed ({done.returncode}):\n{text[-3000:]}")
     return wall, accuracy_from(text)
 
 
@@ -107,8 +123,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1,
                         help="classic direct/job pairs, run in ABBA order against a drifting load (default 1)")
     parser.add_argument("--skip-improved", action="store_true")
+    parser.add_argument("--seeds", type=parse_seeds, metavar="LIST",
+                        help="only the classic model, directly, once per seed (e.g. 1-8): its spread")
     args = parser.parse_args()
     full = not args.quick and args.epochs in (None, 12)
+    if args.seeds:
+        seed_study(args.seeds, script_args("classic", args.quick, args.epochs), full)
+        return
 
     header(f"MNIST example, {'12 epochs' if full else 'short run'}, CPU ({os.cpu_count()} cores)")
     with Server(cpu_slots=1) as server:
@@ -157,6 +178,29 @@ def main() -> None:
         verdict("MNIST improved wall time <= 1.5x classic", improved_wall <= 1.5 * direct_wall,
                 f"{improved_wall:.1f} s vs {direct_wall:.1f} s: {improved_wall / direct_wall:.2f}x")
     write_results("mnist")
+
+def seed_study(seeds: list[int], classic: list[str], full: bool) -> None:
+    header(f"MNIST classic model over {len(seeds)} seeds, {'12 epochs' if full else 'short run'}, "
+           f"CPU ({os.cpu_count()} cores)")
+    with tempfile.TemporaryDirectory(prefix="momo-bench-") as tmp:
+        folder = Path(tmp) / "mnist"
+        prepare_example("mnist", folder, log=lambda line: None)
+        accuracies = []
+        for seed in seeds:
+            wall, acc = run_direct(folder, f"classic-seed{seed}", [*classic, "--seed", str(seed)])
+            accuracies.append(acc)
+            print(f"  seed {seed:>3}: {wall:7.1f} s   test accuracy {acc:.2%}   ({load()})", flush=True)
+    mean = statistics.fmean(accuracies)
+    spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+    print(f"  mean {mean:.2%}, standard deviation {spread:.2%}, "
+          f"range {min(accuracies):.2%}-{max(accuracies):.2%}", flush=True)
+    if not full:
+        print("  (a short run: the bar holds for the full 12 epochs only)")
+        return
+    verdict(f"MNIST classic mean test accuracy over {len(seeds)} seeds >= 99.1% (original 99.25%)",
+            mean >= 0.991, f"{mean:.2%} ± {spread:.2%}")
+    write_results("mnist-seeds")
+
 
 if __name__ == "__main__":
     main()
