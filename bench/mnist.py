@@ -10,8 +10,9 @@ test accuracy at least 99.1% (the original's headline is 99.25%); improved at le
 99.4% at no more than 1.5× the classic model's wall time.
 
 One classic run's accuracy moves by about ±0.1 point with the seed, as much as the
-gap between the bar and the original's headline. ``--seeds`` measures that spread
-instead: the classic model directly, once per seed, and the bar on their mean.
+gap between the bar and the original's headline, so that bar is not judged on one
+run: ``--seeds`` runs the classic model directly, once per seed, and puts the bar on
+their mean (too long for the default run, which prints its one seed's figure).
 
     python bench/mnist.py                          # ~15-30 min on 2 quiet cores
     python bench/mnist.py --epochs 2 --pairs 2     # a shorter, ABBA-ordered overhead check
@@ -171,8 +172,8 @@ def main() -> None:
         print("  (a short run: the bars hold for the full 12 epochs only)")
         return
     verdict("MNIST job/direct wall time <= 1.02", ratio <= 1.02, f"{ratio:.3f} over {args.pairs} pair(s)")
-    verdict("MNIST classic test accuracy >= 99.1% (original 99.25%)", min(accuracies) >= 0.991,
-            ", ".join(f"{a:.2%}" for a in accuracies))
+    print(f"  classic test accuracy, the default seed: {', '.join(f'{a:.2%}' for a in accuracies)} "
+          "(one seed; the 99.1% bar is on the mean over seeds: --seeds 1-8)", flush=True)
     if not args.skip_improved:
         verdict("MNIST improved test accuracy >= 99.4%", improved_acc >= 0.994, f"{improved_acc:.2%}")
         verdict("MNIST improved wall time <= 1.5x classic", improved_wall <= 1.5 * direct_wall,
