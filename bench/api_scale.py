@@ -1,7 +1,7 @@
 """The API at scale: 10,000 jobs and 1,000,000 metric points, and a job printing 1 GB.
 
 How the data is made (fast, and said so in bench/README.md): the SQLite store
-is filled directly through ``momo_jobs.store.Store`` before the server starts
+is filled directly through ``momo_jobs.server.store.Store`` before the server starts
 on that data folder: 10,000 finished jobs (each with its folder and an empty
 log) and one of them holding 1,000,000 points of one series ("loss", step and
 time), ingested with the same ``Store.ingest_metrics`` the server uses.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from common import PYTHON, Server, header, rss_bytes, summary, verdict, write_results
 
-from momo_jobs.store import Store  # noqa: E402  (common puts the repo on the path)
+from momo_jobs.server.store import Store  # noqa: E402  (common puts the repo on the path)
 
 PRINTER = """\
 import sys
@@ -91,7 +91,7 @@ def populate(data_dir: Path, root: Path, jobs: int, points: int) -> str:
 
 
 def _iso(t: float) -> str:
-    from momo_jobs.jobfiles import iso_from_unix
+    from momo_jobs.job.files import iso_from_unix
     return iso_from_unix(t)
 
 

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from momo_jobs.client import JobsClient  # noqa: E402
+from momo_jobs.user.client import JobsClient  # noqa: E402
 
 # A SIGTERM (bench/run_all.py's time limit) unwinds like an exception, so every
 # server, supervisor and cluster a bench started is ended by its `finally`.

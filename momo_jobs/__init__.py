@@ -3,7 +3,7 @@
 Importing this package stays light: user scripts import it for ``log_metric``.
 The server extension, the Keras callback and the magics load only when used.
 """
-from .protocol import log_metric
+from .job.protocol import log_metric
 
 try:
     from ._version import __version__
@@ -18,7 +18,7 @@ def _jupyter_server_extension_points():
 
 
 def _app_class():
-    from .app import MomoJobsApp
+    from .server.app import MomoJobsApp
 
     return MomoJobsApp
 
@@ -28,12 +28,12 @@ def _jupyter_labextension_paths():
 
 
 def load_ipython_extension(ipython):
-    from .magics import load_ipython_extension as load
+    from .user.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython):
-    from .magics import unload_ipython_extension as unload
+    from .user.magics import unload_ipython_extension as unload
 
     unload(ipython)

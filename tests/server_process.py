@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from momo_jobs.client import ClientError, JobsClient
+from momo_jobs.user.client import ClientError, JobsClient
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import pytest
 
 
 def cli(server, *args, timeout=90):
-    return subprocess.run([sys.executable, "-m", "momo_jobs.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "momo_jobs.user.cli", *args], capture_output=True, text=True,
                           env=server.client_env(), cwd=server.root, timeout=timeout)
 
 
@@ -80,12 +80,12 @@ def test_errors_are_one_line_and_non_zero(server, tmp_path):
     gpu = cli(server, "submit", "train.py", "--gpu")
     assert gpu.returncode == 2 and "no GPUs" in gpu.stderr and len(gpu.stderr.splitlines()) == 1
     env = {**server.client_env(), "MOMO_JOBS_URL": "http://127.0.0.1:9/"}
-    down = subprocess.run([sys.executable, "-m", "momo_jobs.cli", "list"], capture_output=True, text=True, env=env)
+    down = subprocess.run([sys.executable, "-m", "momo_jobs.user.cli", "list"], capture_output=True, text=True, env=env)
     assert down.returncode == 2 and down.stderr.startswith("momo-jobs: cannot reach the momo-jobs server")
 
 
 def test_server_found_from_jupyter_runtime_files(server):
     env = {k: v for k, v in server.client_env().items() if not k.startswith("MOMO_JOBS_")}
-    run = subprocess.run([sys.executable, "-m", "momo_jobs.cli", "submit", "train.py", "--follow"],
+    run = subprocess.run([sys.executable, "-m", "momo_jobs.user.cli", "submit", "train.py", "--follow"],
                          capture_output=True, text=True, env=env, cwd=server.root, timeout=90)
     assert run.returncode == 0 and "args []" in run.stdout, run.stderr

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from momo_jobs import log_metric
-from momo_jobs.protocol import parse_metric_line
+from momo_jobs.job.protocol import parse_metric_line
 
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
@@ -85,7 +85,7 @@ def test_every_n_batches_must_be_positive():
 
 
 def test_import_momo_jobs_stays_light():
-    code = ("import sys, momo_jobs, momo_jobs.mnist_data, momo_jobs.examples\n"
+    code = ("import sys, momo_jobs, momo_jobs.examples.mnist_data, momo_jobs.examples\n"
             "heavy = sorted(m for m in ('tensorflow', 'keras', 'numpy', 'jax', 'torch') if m in sys.modules)\n"
             "print(heavy)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

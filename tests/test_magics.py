@@ -150,8 +150,8 @@ def test_submit_shows_a_live_status_line_and_wait_status_logs(server, kernel):
     assert text_of(outputs) == "bye\n"
     reply, outputs = kernel.run("jobs = %job list")
     assert kernel.value("list(jobs.index)[:1]") == [job_id]
-    reply, outputs = kernel.run("import momo_jobs.magics\nmomo_jobs.magics.SHOWN_LOG_CHARS = 4\n%job logs first")
-    kernel.run("momo_jobs.magics.SHOWN_LOG_CHARS = 2 << 20")
+    reply, outputs = kernel.run("import momo_jobs.user.magics\nmomo_jobs.user.magics.SHOWN_LOG_CHARS = 4\n%job logs first")
+    kernel.run("momo_jobs.user.magics.SHOWN_LOG_CHARS = 2 << 20")
     assert text_of(outputs) == f"[24 earlier characters left out; %job logs {job_id} --all shows them]\nbye\n"
     reply, outputs = kernel.run("%job resources")
     assert "CPU slots" in text_of(outputs) and "GPUs: none" in text_of(outputs)
@@ -179,7 +179,7 @@ def test_wait_follows_progress_and_stop_ends_the_job(server, kernel):
     reply = kernel.wait_for(lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
                             and m["parent_header"].get("msg_id") == msg_id)
     assert kernel.client.get_shell_msg(timeout=10)["content"]["status"] == "ok"
-    assert "detached" in kernel.value("__import__('momo_jobs.magics').magics.status_text(w2, 'detached')")
+    assert "detached" in kernel.value("__import__('momo_jobs.user.magics').user.magics.status_text(w2, 'detached')")
     assert server.client().get(job_id)["status"] == "running"
     reply, outputs = kernel.run(f"%job stop {job_id}")
     assert "stopping" in text_of(outputs) or "stopped" in text_of(outputs)
@@ -248,7 +248,7 @@ def test_cell_magic_submits_the_cell(server, kernel):
     kernel.run("k = %job wait")
     assert kernel.value("k.status") == "completed" and kernel.value("k.resource") == "console"
     assert kernel.value("k.kernel_id") in {k["id"] for k in server_request(server, "GET", "api/kernels")}
-    assert "alive" in kernel.value("__import__('momo_jobs.magics').magics.status_text(k)")
+    assert "alive" in kernel.value("__import__('momo_jobs.user.magics').user.magics.status_text(k)")
     server.client().delete(kernel.value("k.id"))  # its kernel would hold a CPU slot
 
 

@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from momo_jobs import mnist_data
-from momo_jobs.mnist_data import (HUB_MEMBER, TEST_COUNTS, TRAIN_COUNTS, MnistDataError, ensure_mnist,
+from momo_jobs.examples import mnist_data
+from momo_jobs.examples.mnist_data import (HUB_MEMBER, TEST_COUNTS, TRAIN_COUNTS, MnistDataError, ensure_mnist,
                                   verify)
 
 np = pytest.importorskip("numpy")

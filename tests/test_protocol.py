@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from momo_jobs import log_metric
-from momo_jobs.protocol import MetricPoint, format_metric_line, parse_metric_line
+from momo_jobs.job.protocol import MetricPoint, format_metric_line, parse_metric_line
 
 
 def printed(code: str) -> str:

@@ -17,9 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from momo_jobs.backends.ray import (POLL_LIMIT, RayBackend, _LogCursor, cluster_gpus, exit_record,
+from momo_jobs.server.backends.ray.backend import (POLL_LIMIT, RayBackend, _LogCursor, cluster_gpus, exit_record,
                                     launch_error, parse_usage)
-from momo_jobs.jobfiles import EXIT, LOG, METRICS, SNAPSHOT, ExitRecord, RunSpec
+from momo_jobs.job.files import ExitRecord, RunSpec
+from momo_jobs.vocabulary import JobFiles
 from ray_head import ray_head  # noqa: F401  (session fixture)
 
 WAIT = 120  # seconds; Ray starts a job in seconds, a busy 2-core machine takes longer
@@ -38,12 +39,12 @@ def gate(path):
 
 def make_run(root: Path, job_id: str, script: str, args=(), resource="cpu", gpus=0, stop_grace=1.0) -> RunSpec:
     folder = root / job_id
-    (folder / SNAPSHOT).mkdir(parents=True)
-    (folder / SNAPSHOT / "train.py").write_text(textwrap.dedent(script))
+    (folder / JobFiles.SNAPSHOT).mkdir(parents=True)
+    (folder / JobFiles.SNAPSHOT / "train.py").write_text(textwrap.dedent(script))
     env = {"PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": "" if resource == "cpu" else "0,1"[: 2 * gpus - 1],
            "MOMO_JOB_ID": job_id, "MOMO_RESULTS_DIR": str(root / "results")}
-    run = RunSpec(job_id=job_id, job_dir=str(folder), argv=[sys.executable, str(folder / SNAPSHOT / "train.py"),
-                                                            *map(str, args)],
+    run = RunSpec(job_id=job_id, job_dir=str(folder), interpreter=sys.executable,
+                  script=str(folder / JobFiles.SNAPSHOT / "train.py"), args=list(map(str, args)),
                   cwd=str(root), env=env, resource=resource, gpus=gpus, stop_grace=stop_grace)
     run.save()
     return run
@@ -55,14 +56,14 @@ def settings(address: str, data_dir: Path):
 
 def log_text(run: RunSpec) -> str:
     try:
-        return (run.folder / LOG).read_text()
+        return (run.folder / JobFiles.LOG).read_text()
     except FileNotFoundError:
         return ""
 
 
 def metric_points(run: RunSpec) -> list[dict]:
     try:
-        return [json.loads(line) for line in (run.folder / METRICS).read_text().splitlines()]
+        return [json.loads(line) for line in (run.folder / JobFiles.METRICS).read_text().splitlines()]
     except FileNotFoundError:
         return []
 
@@ -93,7 +94,7 @@ async def until(check, what: str, timeout: float = WAIT, run: RunSpec | None = N
 
 
 async def ended(run: RunSpec, timeout: float = WAIT) -> ExitRecord:
-    await until(lambda: (run.folder / EXIT).exists(), f"{run.job_id} to end", timeout, run)
+    await until(lambda: (run.folder / JobFiles.EXIT).exists(), f"{run.job_id} to end", timeout, run)
     return ExitRecord.load(run.folder)
 
 
@@ -169,7 +170,7 @@ async def test_jobs_get_their_devices_and_stream_live(cluster, job_root, unique)
         for run in runs:
             await until(lambda: "ready\n" in log_text(run), f"{run.job_id}'s first lines", run=run)
             await until(lambda: len(metric_points(run)) == 3, f"{run.job_id}'s metrics", run=run)
-            assert not (run.folder / EXIT).exists()
+            assert not (run.folder / JobFiles.EXIT).exists()
             assert await backend.is_alive(run)
         assert not backend.has_room("gpu", 1)  # both GPUs are ours now
 
@@ -233,7 +234,7 @@ async def test_stop_ends_a_child_that_ignores_sigterm(cluster, job_root, unique)
         await until(lambda: not pid_alive(pid), "the child to be killed", timeout=30)
         assert time.monotonic() - started < 30
     finally:
-        if not (run.folder / EXIT).exists():
+        if not (run.folder / JobFiles.EXIT).exists():
             await backend.stop(run)
         await backend.close()
     assert record.stopped
@@ -241,7 +242,7 @@ async def test_stop_ends_a_child_that_ignores_sigterm(cluster, job_root, unique)
 
 
 async def test_a_log_ray_cannot_read_still_ends_the_job(cluster, job_root, unique, monkeypatch):
-    import momo_jobs.backends.ray as ray_backend
+    import momo_jobs.server.backends.ray.backend as ray_backend
 
     monkeypatch.setattr(ray_backend, "RETRY_MAX", 0.1)
     backend = RayBackend(settings(cluster.address, job_root))
@@ -317,13 +318,13 @@ async def test_restart_reattaches_without_loss_or_duplicates(cluster, job_root, 
         await until(lambda: ray_client.get_job_status(jobs["done"][0].job_id).is_terminal(), "the finished job")
         for run, _ in jobs.values():
             assert "second half" not in log_text(run)
-            assert not (run.folder / EXIT).exists()
+            assert not (run.folder / JobFiles.EXIT).exists()
 
         await second.start()  # the server is back
         assert await second.reattach(jobs["small"][0])
         assert await second.reattach(jobs["big"][0])
         assert not await second.reattach(jobs["done"][0])  # already over: recorded at once
-        assert (jobs["done"][0].folder / EXIT).exists()
+        assert (jobs["done"][0].folder / JobFiles.EXIT).exists()
         gone = make_run(job_root, f"never-submitted-{unique}", "print('hi')")
         assert not await second.reattach(gone)
 
@@ -346,7 +347,7 @@ async def test_restart_reattaches_without_loss_or_duplicates(cluster, job_root, 
 async def first_line_latency(backend, run: RunSpec) -> float:
     started = time.monotonic()
     await backend.launch(run)
-    log = run.folder / LOG
+    log = run.folder / JobFiles.LOG
     await until(lambda: log.exists() and log.stat().st_size > 0, f"{run.job_id}'s first line", run=run)
     latency = time.monotonic() - started
     await ended(run)
@@ -355,7 +356,7 @@ async def first_line_latency(backend, run: RunSpec) -> float:
 
 @pytest.mark.skipif(not os.environ.get("MOMO_RAY_LATENCY_TRIALS"), reason="a measurement, not a check")
 async def test_first_line_latency(cluster, job_root, unique):
-    from momo_jobs.backends.local import LocalBackend
+    from momo_jobs.server.backends.local import LocalBackend
 
     trials = int(os.environ["MOMO_RAY_LATENCY_TRIALS"])
     script = "print('first line')\n"

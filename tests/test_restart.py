@@ -3,7 +3,7 @@ import json
 import textwrap
 import time
 
-from momo_jobs.client import ClientError
+from momo_jobs.user.client import ClientError
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys, time

@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from momo_jobs.store import SCHEMA_VERSION, Store
+from momo_jobs.server.store import SCHEMA_VERSION, Store
 
 
 def job(job_id="a1"):

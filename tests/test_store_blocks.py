@@ -2,8 +2,8 @@
 import random
 import sqlite3
 
-from momo_jobs import store as store_module
-from momo_jobs.store import Store
+from momo_jobs.server import store as store_module
+from momo_jobs.server.store import Store
 
 
 def job(job_id="b1"):

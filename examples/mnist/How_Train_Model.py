@@ -49,8 +49,8 @@ def load_mnist(path=DATA, quick=False):
 
     path = Path(path)
     if not path.exists() and path.parts[-2:] == DATA.parts:
-        # A fresh copy of the example: fetch or rebuild the data (momo_jobs.mnist_data).
-        from momo_jobs.mnist_data import ensure_mnist
+        # A fresh copy of the example: fetch or rebuild the data (momo_jobs.examples.mnist_data).
+        from momo_jobs.examples.mnist_data import ensure_mnist
 
         path = ensure_mnist(path.parent.parent)
     with np.load(path) as f:

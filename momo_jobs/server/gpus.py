@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from .backends.base import GpuInfo
+from ..vocabulary import GpuInfo
 
 log = logging.getLogger("momo_jobs")
 

@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..jobfiles import SNAPSHOT, ExitRecord, LogRecorder, RunSpec, iso_from_unix
-from ..protocol import MAX_METRIC_LINE
-from .base import Backend, GpuInfo, Inventory, LaunchError
+from ....job.files import ExitRecord, RunSpec, iso_from_unix
+from ....job.recorder import LogRecorder
+from ....vocabulary import GpuInfo, Inventory, JobFiles
+from ....job.protocol import MAX_METRIC_LINE
+from ..base import Backend, LaunchError
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 # A log polled whole while it is shorter than this (characters); streamed after.
@@ -186,12 +188,12 @@ class _LogCursor:
 
 def entrypoint_for(run: RunSpec) -> tuple[str, str]:
     """The working dir that travels to the cluster, and the command run there."""
-    script = Path(run.argv[1])
-    snapshot = run.folder / SNAPSHOT
+    script = Path(run.script)
+    snapshot = run.folder / JobFiles.SNAPSHOT
     working_dir = snapshot if snapshot in script.parents else script.parent
     rel = script.relative_to(working_dir).as_posix()
     # The cluster's Python: the interpreter path of this server means nothing there.
-    return str(working_dir), shlex.join(["python", rel, *run.argv[2:]])
+    return str(working_dir), shlex.join(["python", rel, *run.args])
 
 
 def ray_env(run: RunSpec) -> dict[str, str]:

@@ -13,21 +13,19 @@ import shutil
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .backends.base import Backend, LaunchError
 from .errors import BadRequest, Conflict, NotFound, Unavailable
 from .exporter import export_notebook
-from .jobfiles import (LOG, METRICS, SNAPSHOT, ExitRecord, RunSpec, iso_from_unix, utc_now)
+from ..job.files import ExitRecord, RunSpec, iso_from_unix, utc_now
 from .paths import relative_to_root, resolve_in_root
-from .protocol import finite_or_none
-from .scheduler import ACTIVE, cpu_slots_used, held_gpus, jobs_to_start, queue_of, queue_positions
+from ..job.protocol import finite_or_none
+from .scheduler import cpu_slots_used, held_gpus, jobs_to_start, queue_positions
+from ..vocabulary import ACTIVE, FINAL, RESOURCES, JobFiles, queue_of
 from .store import Store
 
-RESOURCES = ("cpu", "gpu", "console")
-FINAL = ("completed", "failed", "stopped")
 JOB_FIELDS = ("id", "name", "script", "resource", "gpus", "gpu_ids", "status", "created_at", "started_at",
               "finished_at", "exit_code", "reason", "backend", "args", "kernel", "kernel_id")
 MAX_LOG_READ = 4 << 20
@@ -38,18 +36,6 @@ METRICS_BATCH_BYTES = 8 << 20
 LIVE_METRICS_BATCH_BYTES = 256 << 10
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "MOMO_JOB_ID", "MOMO_RESULTS_DIR")
-
-
-@dataclass
-class Settings:
-    data_dir: Path
-    gpus: str | None = None
-    cpu_slots: int = 1
-    stop_grace_seconds: float = 10.0
-    backend: str = "local"
-    ray_address: str | None = None
-    console_idle_seconds: float = 3600.0
-    poll_interval: float = 0.1
 
 
 def _utf8_length(lead: int) -> int:
@@ -242,7 +228,7 @@ class JobService:
         interpreter = self._interpreter(spec["kernel"])
         job_id = uuid.uuid4().hex[:12]
         folder = self.jobs_dir / job_id
-        snapshot = folder / SNAPSHOT
+        snapshot = folder / JobFiles.SNAPSHOT
         snapshot.mkdir(parents=True)
         source: Path = spec["path"]
         try:
@@ -293,12 +279,12 @@ class JobService:
         old = self._get(job_id)
         new_id = uuid.uuid4().hex[:12]
         folder = self.jobs_dir / new_id
-        old_snapshot = Path(old["job_dir"]) / SNAPSHOT
+        old_snapshot = Path(old["job_dir"]) / JobFiles.SNAPSHOT
         if not old_snapshot.is_dir():
             raise Conflict(f"job {job_id} has no snapshot left to rerun")
         if old["resource"] == "gpu":
             self._check_gpu_request(old["gpus"], old["backend"])
-        shutil.copytree(old_snapshot, folder / SNAPSHOT)
+        shutil.copytree(old_snapshot, folder / JobFiles.SNAPSHOT)
         fields = {k: old[k] for k in ("name", "script", "resource", "gpus", "backend", "args", "env", "kernel",
                                       "interpreter", "cwd")}
         return await self._queue({**fields, "id": new_id, "job_dir": str(folder)})
@@ -340,12 +326,12 @@ class JobService:
         return {"jobs": [self.job_json(j) for j in jobs], "total": total}
 
     def log_path(self, job_id: str) -> Path:
-        return Path(self._get(job_id)["job_dir"]) / LOG
+        return Path(self._get(job_id)["job_dir"]) / JobFiles.LOG
 
     async def read_log(self, job_id: str, offset: int = 0, limit: int = 1 << 16, wait: float = 0.0) -> dict:
         job = self._get(job_id)
         limit = max(1, min(limit, MAX_LOG_READ))
-        path = Path(job["job_dir"]) / LOG
+        path = Path(job["job_dir"]) / JobFiles.LOG
         deadline = time.monotonic() + max(0.0, min(wait, 30.0))
         while True:
             size = path.stat().st_size if path.exists() else 0
@@ -432,7 +418,7 @@ class JobService:
         """Copies an example (e.g. the MNIST tutorial) into a folder and prepares its data."""
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
-        from .examples import prepare_example
+        from ..examples import prepare_example
 
         dest = resolve_in_root(self.root, body.get("dir"), must_exist=False)
         try:
@@ -469,7 +455,8 @@ class JobService:
             "PYTHONPATH": pythonpath,
         })
         script, *args = job["args"]
-        return RunSpec(job_id=job["id"], job_dir=str(folder), argv=[job["interpreter"], str(folder / SNAPSHOT / script), *args],
+        return RunSpec(job_id=job["id"], job_dir=str(folder), interpreter=job["interpreter"],
+                       script=str(folder / JobFiles.SNAPSHOT / script), args=args,
                        cwd=str(cwd), env=env, resource=job["resource"], gpus=job["gpus"], gpu_ids=gpu_ids,
                        stop_grace=self.settings.stop_grace_seconds, kernel=job.get("kernel"))
 
@@ -527,7 +514,7 @@ class JobService:
 
     def _ingest_metrics(self, job: dict, limit: int = METRICS_BATCH_BYTES) -> bool:
         """Moves newly parsed points of a job into the store; True if more remain."""
-        path = Path(job["job_dir"]) / METRICS
+        path = Path(job["job_dir"]) / JobFiles.METRICS
         try:
             with open(path, "rb") as f:
                 f.seek(job["metrics_offset"])

@@ -10,7 +10,8 @@ from traitlets import Enum, Float, Integer, Unicode
 
 from .backends.local import LocalBackend
 from .handlers import routes
-from .service import JobService, Settings
+from .service import JobService
+from .settings import Settings
 
 EVENT_SCHEMA = Path(__file__).parent / "event_schemas" / "job.yaml"
 EVENT_SCHEMA_ID = "urn:momo-jobs:events:job"

@@ -3,25 +3,10 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Callable
 
-from ..jobfiles import RunSpec
-
-
-@dataclass
-class GpuInfo:
-    index: str
-    name: str = "GPU"
-    memory: int | None = None  # bytes
-
-
-@dataclass
-class Inventory:
-    """What a backend can run at once: whole GPUs by id, and CPU slots."""
-
-    gpus: list[GpuInfo] = field(default_factory=list)
-    cpu_slots: int = 1
+from ...job.files import RunSpec
+from ...vocabulary import Inventory
 
 
 class LaunchError(Exception):

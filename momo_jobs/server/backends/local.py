@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 
 from ..gpus import gpu_inventory
-from ..jobfiles import SUPERVISOR, RunSpec, read_json
-from ..supervisor import SUPERVISOR_ERR
-from .base import Backend, Inventory, LaunchError
+from ...job.files import RunSpec, read_json
+from ...vocabulary import Inventory, JobFiles
+from .base import Backend, LaunchError
 
-SUPERVISOR_PID = "supervisor.pid"
 
 
 def process_alive(pid: int, marker: str) -> bool:
@@ -106,7 +105,7 @@ class LocalBackend(Backend):
         child = self._hand_to_spare(folder)
         if child is None:
             try:
-                with open(folder / SUPERVISOR_ERR, "ab") as err:
+                with open(folder / JobFiles.SUPERVISOR_ERR, "ab") as err:
                     child = subprocess.Popen(
                         [sys.executable, "-m", "momo_jobs.supervisor", str(folder)],
                         cwd=folder, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
@@ -114,14 +113,14 @@ class LocalBackend(Backend):
                     )
             except OSError as exc:
                 raise LaunchError(f"could not start the job's supervisor: {exc}") from exc
-        (folder / SUPERVISOR_PID).write_text(str(child.pid))
+        (folder / JobFiles.SUPERVISOR_PID).write_text(str(child.pid))
         self._children[run.job_id] = child
         # The next spare starts once this request has been answered.
         asyncio.get_running_loop().call_soon(self._start_spare)
 
     def _supervisor_pid(self, run: RunSpec) -> int | None:
         try:
-            return int((run.folder / SUPERVISOR_PID).read_text())
+            return int((run.folder / JobFiles.SUPERVISOR_PID).read_text())
         except (FileNotFoundError, ValueError):
             return None
 
@@ -141,7 +140,7 @@ class LocalBackend(Backend):
             os.kill(pid, signal.SIGTERM)
             return
         # The supervisor is gone: end what it left behind directly.
-        info = read_json(Path(run.folder) / SUPERVISOR) or {}
+        info = read_json(Path(run.folder) / JobFiles.SUPERVISOR) or {}
         if info.get("pgid"):
             try:
                 os.killpg(int(info["pgid"]), signal.SIGKILL)

@@ -107,12 +107,12 @@ def run(argv: list[str]) -> int:
     own, rest = _split_script_args(argv)
     args = _parser().parse_args(own)
     if args.command == "serve":
-        from .app import MomoJobsApp
+        from ..server.app import MomoJobsApp
 
         MomoJobsApp.launch_instance(argv=rest)
         return 0
     if args.command == "example":
-        from .examples import prepare_example
+        from ..examples import prepare_example
 
         notebook = prepare_example(args.name, args.dir.resolve())
         print(f"ready: open {notebook} in JupyterLab")

@@ -35,8 +35,8 @@ EXAMPLES = {
 def example_source(name: str) -> Path:
     """The folder that holds an example's files: packaged in the wheel, or the source tree's."""
     example = _example(name)
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_examples" / example.folder, here.parent / "examples" / example.folder):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_examples" / example.folder, package.parent / "examples" / example.folder):
         if all((candidate / f).is_file() for f in example.files):
             return candidate
     raise RuntimeError(f"the {name} example's files are missing from this installation of momo-jobs")

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 
-from ..jobfiles import ExitRecord, LogRecorder, RunSpec
-from .base import Backend, Inventory, LaunchError
+from ...job.files import ExitRecord, RunSpec
+from ...job.recorder import LogRecorder
+from ...vocabulary import Inventory, JobFiles
+from .base import Backend, LaunchError
 from .local import process_alive
 
-KERNEL_FILE = "console.json"
 READY_TIMEOUT = 120.0
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _RESULT = "__momo_job_exit__"
@@ -120,14 +121,14 @@ class ConsoleBackend(Backend):
     async def start(self) -> None:
         # Finished console jobs of an earlier server run lost their kernels with it.
         # (Running ones are settled by reattach, which needs their kernel file.)
-        for kernel_file in (Path(self.settings.data_dir) / "jobs").glob(f"*/{KERNEL_FILE}"):
+        for kernel_file in (Path(self.settings.data_dir) / "jobs").glob(f"*/{JobFiles.CONSOLE}"):
             if ExitRecord.load(kernel_file.parent) is not None:
                 self._kernel_gone(kernel_file.parent.name, kernel_file.parent)
         self._watcher = asyncio.create_task(self._watch())
 
     def _kernel_gone(self, job_id: str, folder: Path) -> None:
         """The job's kernel is no more: its Job stops naming it."""
-        (Path(folder) / KERNEL_FILE).unlink(missing_ok=True)
+        (Path(folder) / JobFiles.CONSOLE).unlink(missing_ok=True)
         self.on_change(job_id, {"kernel_id": None})
 
     async def close(self) -> None:
@@ -154,7 +155,7 @@ class ConsoleBackend(Backend):
             raise LaunchError(f"could not start a {kernel_name!r} kernel: {exc}") from exc
         console.kernel_id = kernel_id
         manager = self.kernels.get_kernel(kernel_id)
-        (run.folder / KERNEL_FILE).write_text(json.dumps({
+        (run.folder / JobFiles.CONSOLE).write_text(json.dumps({
             "kernel_id": kernel_id, "pid": getattr(getattr(manager, "provisioner", None), "pid", None),
         }))
         for event in ("restart", "dead"):
@@ -181,7 +182,7 @@ class ConsoleBackend(Backend):
             # Shell and iopub only: a heartbeat thread would outlive a cancelled task.
             client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
             await client.wait_for_ready(timeout=READY_TIMEOUT)
-            code = _RUNNER % {"path": run.argv[1], "argv": run.argv[1:], "cwd": run.cwd}
+            code = _RUNNER % {"path": run.script, "argv": [run.script, *run.args], "cwd": run.cwd}
             msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False,
                                     user_expressions={"exit": f"get_ipython().user_ns.pop({_RESULT!r}, None)"})
             record = await self._pump(console, client, recorder, msg_id)
@@ -332,7 +333,7 @@ class ConsoleBackend(Backend):
         """A console kernel can't outlive the server that started it (it exits with its
         parent); one that lingers is ended, as nothing can reach it any more."""
         try:
-            info = json.loads((run.folder / KERNEL_FILE).read_text())
+            info = json.loads((run.folder / JobFiles.CONSOLE).read_text())
         except (FileNotFoundError, ValueError):
             info = {}
         pid = info.get("pid")

@@ -4,13 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .backends.base import Inventory
-
-ACTIVE = ("running", "stopping")
-
-
-def queue_of(resource: str) -> str:
-    return "gpu" if resource == "gpu" else "cpu"
+from ..vocabulary import Inventory, queue_of
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""The records of a job's folder (names in ``vocabulary.JobFiles``): what to run
+(``job.json``, a RunSpec) and how the job ended (``exit.json``, an ExitRecord)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..vocabulary import JobFiles
+
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_from_unix(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@dataclass
+class RunSpec:
+    """What a backend runs for one job; saved as the job folder's ``job.json``.
+
+    The job runs ``interpreter script *args`` in ``cwd``; ``script`` is the path of
+    the snapshot taken at submit time."""
+
+    job_id: str
+    job_dir: str
+    interpreter: str
+    script: str
+    args: list[str]
+    cwd: str
+    env: dict[str, str]
+    resource: str
+    gpus: int = 0
+    gpu_ids: list[str] = field(default_factory=list)
+    stop_grace: float = 10.0
+    kernel: str | None = None  # the kernelspec a console job runs in (None: the server's default)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.job_dir)
+
+    @property
+    def argv(self) -> list[str]:
+        return [self.interpreter, self.script, *self.args]
+
+    def save(self) -> None:
+        write_json_atomic(self.folder / JobFiles.SPEC, asdict(self))
+
+    @classmethod
+    def load(cls, job_dir: Path) -> "RunSpec":
+        data = read_json(Path(job_dir) / JobFiles.SPEC)
+        if data is None:
+            raise FileNotFoundError(f"no {JobFiles.SPEC} in {job_dir}")
+        if "argv" in data:  # written by a version that kept one command line
+            data["interpreter"], data["script"], *data["args"] = data.pop("argv")
+        return cls(**data)
+
+
+@dataclass
+class ExitRecord:
+    exit_code: int | None
+    signal: str | None = None
+    stopped: bool = False
+    reason: str | None = None
+    finished_at: str = field(default_factory=utc_now)
+
+    def save(self, job_dir: Path) -> None:
+        write_json_atomic(Path(job_dir) / JobFiles.EXIT, asdict(self))
+
+    @classmethod
+    def load(cls, job_dir: Path) -> "ExitRecord | None":
+        data = read_json(Path(job_dir) / JobFiles.EXIT)
+        if not isinstance(data, dict):
+            return None
+        return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")})

@@ -1,0 +1,1 @@
+"""Where jobs run: local processes, notebook console kernels, a Ray cluster."""

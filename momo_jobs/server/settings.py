@@ -1,0 +1,18 @@
+"""The server extension's settings, as the service and the backends read them
+(app.py fills them from its traitlets and their environment variables)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    gpus: str | None = None
+    cpu_slots: int = 1
+    stop_grace_seconds: float = 10.0
+    backend: str = "local"
+    ray_address: str | None = None
+    console_idle_seconds: float = 3600.0
+    poll_interval: float = 0.1

@@ -1,0 +1,83 @@
+"""Keras callback that prints training metrics by the metric line protocol (DESIGN §4).
+
+Imported only by scripts that use it: it loads Keras (and so TensorFlow or the
+configured backend); ``import momo_jobs`` alone does not.
+"""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+import keras
+
+from ..job.protocol import log_metric
+
+__all__ = ["MetricsCallback"]
+
+
+def _plain(value: Any) -> Any:
+    """A Python number for NumPy / tensor scalars; anything else unchanged."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return value
+    if getattr(value, "shape", None) == () or getattr(value, "ndim", None) == 0:
+        try:
+            return value.item() if hasattr(value, "item") else float(value)
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "numpy"):  # an eager tensor
+        try:
+            return _plain(value.numpy())
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    return value
+
+
+class MetricsCallback(keras.callbacks.Callback):
+    """Print every value of Keras' logs as a metric line.
+
+    - at the end of each epoch: ``{"metric": "loss", "value": …, "epoch": 1}``
+      (``epoch`` is 1-based, as Keras' progress bar counts);
+    - with ``every_n_batches=N``, every N training batches:
+      ``{"metric": "batch_loss", "value": …, "step": 300}`` (``step`` is the global
+      batch count since training began; the name is prefixed so a chart keeps batch
+      and epoch points apart);
+    - after ``model.evaluate(..., callbacks=[cb])`` outside ``fit``: ``test_loss``, ….
+
+    Keras' own progress bar can stay on: the protocol takes a metric object that
+    ends a line even when the bar's text stands before it.
+    """
+
+    def __init__(self, every_n_batches: int | None = None, batch_prefix: str = "batch_",
+                 test_prefix: str = "test_", file: TextIO | None = None):
+        super().__init__()
+        if every_n_batches is not None and (isinstance(every_n_batches, bool) or int(every_n_batches) < 1):
+            raise ValueError("every_n_batches must be a positive integer or None")
+        self.every_n_batches = int(every_n_batches) if every_n_batches else None
+        self.batch_prefix = batch_prefix
+        self.test_prefix = test_prefix
+        self.file = file
+        self.global_step = 0
+        self._in_fit = False
+
+    def _emit(self, logs: dict | None, prefix: str = "", step: int | None = None,
+              epoch: int | None = None) -> None:
+        for name, value in (logs or {}).items():
+            log_metric(prefix + str(name), _plain(value), step=step, epoch=epoch, file=self.file)
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.global_step += 1
+        if self.every_n_batches and self.global_step % self.every_n_batches == 0:
+            self._emit(logs, self.batch_prefix, step=self.global_step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._emit(logs, epoch=int(epoch) + 1)
+
+    def on_test_end(self, logs=None):
+        # Inside fit, validation results already arrive as val_* in the epoch's logs.
+        if not self._in_fit:
+            self._emit(logs, self.test_prefix)
