@@ -13,16 +13,38 @@ export const API_PATH = 'momo-jobs/api';
 /** The id of the jupyter_server event schema for job changes. */
 export const EVENT_SCHEMA = 'urn:momo-jobs:events:job';
 
-export type JobStatus =
-  'queued' | 'running' | 'stopping' | 'completed' | 'failed' | 'stopped';
+/**
+ * Every status of a job, in the order a job moves through them; the same list
+ * as `STATUSES` in momo_jobs/vocabulary.py (tests/test_frontend_vocabulary.py
+ * checks that the two agree).
+ */
+export const JOB_STATUSES = [
+  'queued',
+  'running',
+  'stopping',
+  'completed',
+  'failed',
+  'stopped'
+] as const;
+
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export type Resource = 'cpu' | 'gpu' | 'console';
 
-/** Statuses after which a job never changes again. */
+/** Statuses after which a job never changes again (`FINAL` in Python). */
 export const FINAL_STATUSES: ReadonlyArray<JobStatus> = [
   'completed',
   'failed',
   'stopped'
+];
+
+/**
+ * Statuses of a job that holds what it was scheduled on, a CPU slot or its
+ * GPUs (`ACTIVE` in Python).
+ */
+export const ACTIVE_STATUSES: ReadonlyArray<JobStatus> = [
+  'running',
+  'stopping'
 ];
 
 export function isFinal(status: JobStatus): boolean {
@@ -186,12 +208,15 @@ export class JobsClient {
   }
 
   /**
-   * A URL a browser can download directly (a link or a new tab): it carries
-   * the token when the session uses one.
+   * A URL a browser can download directly (a link or a new tab). It is
+   * authenticated as JupyterLab's own downloads are (Drive.getDownloadUrl):
+   * by the session cookie, with the `_xsrf` cookie's value as a query
+   * parameter when there is one. It never carries the token, which would land
+   * in browser history and proxy logs.
    */
   downloadUrl(path: string, query: Query = {}): string {
-    const token = this.serverSettings.token;
-    return this.url(path, token ? { ...query, token } : query);
+    const xsrf = xsrfCookie();
+    return this.url(path, xsrf ? { ...query, _xsrf: xsrf } : query);
   }
 
   listJobs(
@@ -343,6 +368,21 @@ export class JobsClient {
   }
 
   private _fetch: Fetcher;
+}
+
+/**
+ * The value of the `_xsrf` cookie, or null when there is none (or the cookies
+ * cannot be read, e.g. in a sandboxed frame).
+ */
+function xsrfCookie(): string | null {
+  let cookie = '';
+  try {
+    cookie = typeof document === 'undefined' ? '' : document.cookie;
+  } catch {
+    // a SecurityError in a CSP sandbox: no cookie to add
+  }
+  const match = cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+  return match && match[1] ? match[1] : null;
 }
 
 /**

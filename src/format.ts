@@ -143,19 +143,6 @@ export function positiveOnly(
 }
 
 /**
- * The last value of a series that is not a gap.
- */
-export function lastValue(values: ReadonlyArray<number | null>): number | null {
-  for (let i = values.length - 1; i >= 0; i--) {
-    const v = values[i];
-    if (v !== null && isFinite(v)) {
-      return v;
-    }
-  }
-  return null;
-}
-
-/**
  * A metric value for people: up to 5 significant digits.
  */
 export function formatValue(value: unknown): string {

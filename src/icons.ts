@@ -72,21 +72,19 @@ export const mnistIcon = new LabIcon({
   svgstr: `<svg xmlns="http://www.w3.org/2000/svg" width="52" height="52" viewBox="0 0 52 52"><rect class="jp-icon3" fill="#616161" x="4" y="4" width="44" height="44" rx="6"/><text x="26" y="36" font-size="26" font-family="monospace" text-anchor="middle" class="jp-icon-selectable-inverse" fill="#fff">7</text></svg>`
 });
 
+/** The icon of each status. */
+const STATUS_ICONS: Record<JobStatus, LabIcon> = {
+  queued: queuedIcon,
+  running: runningIcon,
+  stopping: runningIcon,
+  completed: completedIcon,
+  failed: failedIcon,
+  stopped: stoppedIcon
+};
+
 /**
  * The icon of a status.
  */
 export function statusIcon(status: JobStatus): LabIcon {
-  switch (status) {
-    case 'queued':
-      return queuedIcon;
-    case 'running':
-    case 'stopping':
-      return runningIcon;
-    case 'completed':
-      return completedIcon;
-    case 'failed':
-      return failedIcon;
-    default:
-      return stoppedIcon;
-  }
+  return STATUS_ICONS[status] ?? stoppedIcon;
 }

@@ -13,6 +13,7 @@ import {
   IMetrics,
   IResults,
   isFinal,
+  JOB_STATUSES,
   JobsClient,
   JobStatus,
   MetricX
@@ -33,16 +34,9 @@ export function compareJobs(a: IJob, b: IJob): number {
  * Statuses only move forward: queued → running → stopping → ended.
  */
 export function statusRank(status: JobStatus): number {
-  switch (status) {
-    case 'queued':
-      return 0;
-    case 'running':
-      return 1;
-    case 'stopping':
-      return 2;
-    default:
-      return 3;
-  }
+  const ended = JOB_STATUSES.findIndex(isFinal);
+  const rank = JOB_STATUSES.indexOf(status);
+  return rank < 0 || isFinal(status) ? ended : rank;
 }
 
 /**
@@ -156,8 +150,8 @@ export class JobsModel implements IDisposable {
   }
 
   /** How many known jobs have each status. */
-  get counts(): { [status: string]: number } {
-    const counts: { [status: string]: number } = {};
+  get counts(): Partial<Record<JobStatus, number>> {
+    const counts: Partial<Record<JobStatus, number>> = {};
     for (const job of this._jobs.values()) {
       counts[job.status] = (counts[job.status] ?? 0) + 1;
     }

@@ -1,4 +1,11 @@
-import { ApiError, isFinal, queryString } from '../api';
+import {
+  ACTIVE_STATUSES,
+  ApiError,
+  FINAL_STATUSES,
+  isFinal,
+  JOB_STATUSES,
+  queryString
+} from '../api';
 import { FakeServer, makeJob } from './fakeserver';
 
 describe('JobsClient', () => {
@@ -7,9 +14,40 @@ describe('JobsClient', () => {
     expect(client.url('jobs', { limit: 5, status: undefined })).toBe(
       'http://localhost:8888/lab-base/momo-jobs/api/jobs?limit=5'
     );
-    expect(client.downloadUrl('jobs/a b/log', { format: 'raw' })).toBe(
-      'http://localhost:8888/lab-base/momo-jobs/api/jobs/a b/log?format=raw&token=secret'
-    );
+  });
+
+  describe('download URLs', () => {
+    const expireXsrf = () => {
+      document.cookie = '_xsrf=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';
+    };
+    afterEach(expireXsrf);
+
+    it('carry no token and no _xsrf without the cookie', () => {
+      expireXsrf();
+      const client = new FakeServer().client();
+      expect(client.serverSettings.token).toBe('secret');
+      const url = client.downloadUrl('jobs/a b/log', { format: 'raw' });
+      expect(url).toBe(
+        'http://localhost:8888/lab-base/momo-jobs/api/jobs/a b/log?format=raw'
+      );
+      expect(url).not.toContain('secret');
+    });
+
+    it('carry the _xsrf cookie as JupyterLab downloads do, never the token', () => {
+      document.cookie = 'other=1; path=/';
+      document.cookie = '_xsrf=2|ab|cd|17; path=/';
+      const client = new FakeServer().client();
+      const url = client.downloadUrl('jobs/a b/log', { format: 'raw' });
+      expect(url).toBe(
+        'http://localhost:8888/lab-base/momo-jobs/api/jobs/a b/log?format=raw&_xsrf=2%7Cab%7Ccd%7C17'
+      );
+      const query = new URL(url).searchParams;
+      expect(query.get('_xsrf')).toBe('2|ab|cd|17');
+      expect(query.get('format')).toBe('raw');
+      expect(query.has('token')).toBe(false);
+      expect(url).not.toContain('secret');
+      document.cookie = 'other=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';
+    });
   });
 
   it('lists jobs with a status filter', async () => {
@@ -159,5 +197,11 @@ describe('helpers', () => {
   it('isFinal', () => {
     expect(isFinal('completed')).toBe(true);
     expect(isFinal('stopping')).toBe(false);
+  });
+
+  it('lists every status once, the final ones last', () => {
+    expect(new Set(JOB_STATUSES).size).toBe(JOB_STATUSES.length);
+    expect(JOB_STATUSES.slice(-FINAL_STATUSES.length)).toEqual(FINAL_STATUSES);
+    expect(ACTIVE_STATUSES.every(s => !isFinal(s))).toBe(true);
   });
 });

@@ -6,7 +6,6 @@ import {
   formatValue,
   joinArgs,
   jobDuration,
-  lastValue,
   positiveOnly,
   smooth,
   splitArgs
@@ -72,10 +71,8 @@ describe('smooth', () => {
     expect(out[2]).toBeCloseTo((0.25 + 1.5) / 0.75);
   });
 
-  it('positiveOnly and lastValue', () => {
+  it('positiveOnly', () => {
     expect(positiveOnly([1, 0, -1, null, 2])).toEqual([1, null, null, null, 2]);
-    expect(lastValue([1, 2, null])).toBe(2);
-    expect(lastValue([null])).toBeNull();
   });
 });
 

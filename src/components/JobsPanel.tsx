@@ -5,7 +5,14 @@
 import { launchIcon, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, isFinal, JobStatus } from '../api';
+import {
+  ACTIVE_STATUSES,
+  FINAL_STATUSES,
+  IJob,
+  isFinal,
+  JOB_STATUSES,
+  JobStatus
+} from '../api';
 import { JobsModel } from '../model';
 import {
   IconButton,
@@ -17,17 +24,18 @@ import {
   useNow
 } from './common';
 
-const FILTERS: { label: string; statuses: JobStatus[] }[] = [
+const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
   { label: 'All jobs', statuses: [] },
   {
     label: 'Active (queued, running)',
-    statuses: ['queued', 'running', 'stopping']
+    statuses: JOB_STATUSES.filter(status => !isFinal(status))
   },
   { label: 'Queued', statuses: ['queued'] },
-  { label: 'Running', statuses: ['running', 'stopping'] },
-  { label: 'Completed', statuses: ['completed'] },
-  { label: 'Failed', statuses: ['failed'] },
-  { label: 'Stopped', statuses: ['stopped'] }
+  { label: 'Running', statuses: ACTIVE_STATUSES },
+  ...FINAL_STATUSES.map(status => ({
+    label: status.charAt(0).toUpperCase() + status.slice(1),
+    statuses: [status]
+  }))
 ];
 
 interface IRowProps {
