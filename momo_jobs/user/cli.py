@@ -6,16 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+from ..vocabulary import Status
 from .client import ClientError, JobsClient
+from .options import add_submit_options, split_script_args, submit_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
-
-
-def _split_script_args(argv: list[str]) -> tuple[list[str], list[str]]:
-    if "--" in argv:
-        i = argv.index("--")
-        return argv[:i], argv[i + 1:]
-    return argv, []
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,13 +19,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("submit", help="submit a script or notebook as a job (script arguments after --)")
     p.add_argument("script")
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--gpu", nargs="?", type=int, const=1, metavar="N", help="run on N GPUs (default 1)")
-    kind.add_argument("--cpu", action="store_true", help="run on a CPU slot (the default)")
-    kind.add_argument("--console", action="store_true", help="run in a notebook console kernel")
-    p.add_argument("--name")
-    p.add_argument("--kernel", help="run with the Python of this Jupyter kernel")
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    add_submit_options(p)
     p.add_argument("--follow", action="store_true", help="stream the log; exit with the job's exit code")
 
     p = sub.add_parser("list", help="list jobs, newest first")
@@ -77,7 +66,7 @@ def _follow(client: JobsClient, job: dict) -> int:
     print(f"job {job['id']} ({job['name']}) {job['status']}", file=sys.stderr)
     job = client.follow(job["id"], sys.stdout)
     print(f"job {job['id']} {job['status']}" + (f": {job['reason']}" if job.get("reason") else ""), file=sys.stderr)
-    if job["status"] == "completed":
+    if job["status"] == Status.COMPLETED:
         return 0
     return job["exit_code"] if isinstance(job["exit_code"], int) and job["exit_code"] > 0 else 1
 
@@ -93,18 +82,8 @@ def _print_metrics(data: dict) -> None:
         print(f"# {point['name']} at {point['time']:.3f} s: {json.dumps(point['value'])}")
 
 
-def _env_pairs(pairs: list[str]) -> dict:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ClientError(f"--env takes KEY=VALUE, not {pair!r}")
-        env[key] = value
-    return env
-
-
 def run(argv: list[str]) -> int:
-    own, rest = _split_script_args(argv)
+    own, rest = split_script_args(argv)
     args = _parser().parse_args(own)
     if args.command == "serve":
         from ..server.app import MomoJobsApp
@@ -119,13 +98,11 @@ def run(argv: list[str]) -> int:
         return 0
     client = JobsClient.discover()
     if args.command == "submit":
-        resource = "gpu" if args.gpu is not None else "console" if args.console else "cpu"
-        job = client.submit(args.script, resource=resource, gpus=args.gpu, name=args.name, args=rest,
-                            env=_env_pairs(args.env) or None, kernel=args.kernel)
+        job = client.submit(args.script, args=rest, **submit_kwargs(args))
         if args.follow:
             return _follow(client, job)
         print(job["id"])
-        if job["status"] == "queued" and job.get("queue_position"):
+        if job["status"] == Status.QUEUED and job.get("queue_position"):
             print(f"queued at position {job['queue_position']}", file=sys.stderr)
     elif args.command == "list":
         page = client.list(args.status, args.limit)
@@ -149,13 +126,8 @@ def run(argv: list[str]) -> int:
     elif args.command == "logs":
         if args.follow:
             return _follow(client, client.get(args.id))
-        offset = 0
-        while True:
-            chunk = client.log(args.id, offset, 1 << 20)
-            sys.stdout.write(chunk["text"])
-            if chunk["next_offset"] == offset:
-                break
-            offset = chunk["next_offset"]
+        for text in client.log_texts(args.id):
+            sys.stdout.write(text)
     elif args.command == "metrics":
         if args.csv:
             sys.stdout.write(client.metrics_csv(args.id))

@@ -12,10 +12,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, Iterable, Iterator, TextIO
+
+from ..vocabulary import FINAL, Resource
 
 API = "momo-jobs/api"
-FINAL = ("completed", "failed", "stopped")
+LOG_CHUNK = 1 << 20  # characters asked for in one log read
+FOLLOW_WAIT_SECONDS = 10.0  # how long the server holds a log read that has nothing new yet
 
 
 class ClientError(Exception):
@@ -29,18 +32,37 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _running_servers() -> list[dict]:
+    """The Jupyter servers of this user's runtime files."""
+    from jupyter_server.serverapp import list_running_servers
+
+    return list(list_running_servers())
+
+
+def _root_dir(info: dict) -> Path | None:
+    root = info.get("root_dir") or info.get("notebook_dir")
+    return Path(root).resolve() if root else None
+
+
+def server_root(url: str) -> Path | None:
+    """The root folder of the server at ``url`` when its runtime file is here, so
+    local paths can be given relative to it."""
+    for info in _running_servers():
+        if info.get("url", "").rstrip("/") == url.rstrip("/"):
+            return _root_dir(info)
+    return None
+
+
 def find_server(cwd: str | os.PathLike | None = None) -> tuple[str, str, Path | None]:
     """(base url, token, root dir) of the server to talk to."""
     url = os.environ.get("MOMO_JOBS_URL")
     if url:
         root = os.environ.get("MOMO_JOBS_ROOT")
         return url, os.environ.get("MOMO_JOBS_TOKEN", ""), Path(root).resolve() if root else None
-    from jupyter_server.serverapp import list_running_servers
-
     here = Path(cwd or os.getcwd()).resolve()
     candidates = []
-    for info in list_running_servers():
-        root = Path(info.get("root_dir") or info.get("notebook_dir") or "/").resolve()
+    for info in _running_servers():
+        root = _root_dir(info) or Path("/").resolve()
         if _is_within(here, root):
             candidates.append((len(root.parts), info, root))
     if not candidates:
@@ -68,19 +90,28 @@ class JobsClient:
     def discover(cls, cwd=None) -> "JobsClient":
         return cls(*find_server(cwd))
 
-    def _open(self, method: str, path: str, body: Any = None, params: dict | None = None,
-              timeout: float | None = None):
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        url = f"{self.url}{API}/{path.lstrip('/')}"
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
+    @classmethod
+    def for_kernel(cls, kernel_id: str) -> "JobsClient | None":
+        """A client of the running Jupyter server (from its runtime file) that started this kernel."""
+        for info in _running_servers():
+            client = cls(info["url"], info.get("token", ""), _root_dir(info))
+            try:
+                kernels = client.jupyter_get("api/kernels", timeout=2.0)
+            except (ClientError, ValueError):
+                continue
+            if any(k.get("id") == kernel_id for k in kernels):
+                return client
+        return None
+
+    def _read(self, method: str, url: str, body: Any = None, timeout: float | None = None) -> bytes:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"token {self.token}")
         try:
-            return urllib.request.urlopen(request, timeout=timeout or self.timeout)
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                return response.read()
         except urllib.error.HTTPError as exc:
             try:
                 message = json.loads(exc.read() or b"{}").get("message") or exc.reason
@@ -91,11 +122,19 @@ class JobsClient:
             reason = getattr(exc, "reason", exc)
             raise ClientError(f"cannot reach the momo-jobs server at {self.url}: {reason}") from None
 
+    def _api_url(self, path: str, params: dict | None = None) -> str:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        url = f"{self.url}{API}/{path.lstrip('/')}"
+        return url + "?" + urllib.parse.urlencode(query) if query else url
+
     def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                 timeout: float | None = None) -> Any:
-        with self._open(method, path, body, params, timeout) as response:
-            payload = response.read()
+        payload = self._read(method, self._api_url(path, params), body, timeout)
         return json.loads(payload) if payload else None
+
+    def jupyter_get(self, path: str, timeout: float | None = None) -> Any:
+        """A GET of the Jupyter server's own API (``api/sessions``), with this client's token."""
+        return json.loads(self._read("GET", self.url + path.lstrip("/"), timeout=timeout))
 
     def server_path(self, path: str | os.PathLike) -> str:
         """A local path as the server sees it: relative to its root."""
@@ -106,9 +145,20 @@ class JobsClient:
             raise ClientError(f"{path} is outside the server's root {self.root}")
         return local.relative_to(self.root).as_posix()
 
+    def kernel_notebook(self, kernel_id: str) -> str | None:
+        """The server path of the notebook whose session runs this kernel."""
+        try:
+            sessions = self.jupyter_get("api/sessions", timeout=5.0)
+        except (ClientError, ValueError):
+            return None
+        for session in sessions:
+            if (session.get("kernel") or {}).get("id") == kernel_id and str(session.get("path", "")).endswith(".ipynb"):
+                return session["path"]
+        return None
+
     # the API
 
-    def submit(self, script: str | os.PathLike, resource: str = "cpu", gpus: int | None = None,
+    def submit(self, script: str | os.PathLike, resource: str = Resource.CPU.value, gpus: int | None = None,
                name: str | None = None, args: Iterable[str] = (), env: dict | None = None,
                kernel: str | None = None) -> dict:
         body: dict[str, Any] = {"script": self.server_path(script), "resource": resource, "args": list(args)}
@@ -141,8 +191,7 @@ class JobsClient:
                             params={"x": x, "names": ",".join(names) or None, "max_points": max_points})
 
     def metrics_csv(self, job_id: str) -> str:
-        with self._open("GET", f"jobs/{job_id}/metrics", params={"format": "csv"}) as response:
-            return response.read().decode()
+        return self._read("GET", self._api_url(f"jobs/{job_id}/metrics", {"format": "csv"})).decode()
 
     def results(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{job_id}/results")
@@ -153,16 +202,25 @@ class JobsClient:
     def resources(self) -> dict:
         return self.request("GET", "resources")
 
+    # reading a log
+
+    def log_texts(self, job_id: str, offset: int = 0, follow: bool = False) -> Iterator[str]:
+        """The job's log from ``offset``, piece by piece: what is there now, or with
+        ``follow`` all of it as it grows, until the log's end once the job ended."""
+        while True:
+            chunk = self.log(job_id, offset, LOG_CHUNK, wait=FOLLOW_WAIT_SECONDS if follow else 0.0)
+            if chunk["text"]:
+                yield chunk["text"]
+            if chunk["eof"] or (not follow and chunk["next_offset"] == offset):
+                return
+            offset = chunk["next_offset"]
+
     def follow(self, job_id: str, out: TextIO, offset: int = 0) -> dict:
         """Writes the job's log to ``out`` as it grows; returns the job once it ended."""
-        while True:
-            chunk = self.log(job_id, offset, 1 << 20, wait=10.0)
-            if chunk["text"]:
-                out.write(chunk["text"])
-                out.flush()
-            offset = chunk["next_offset"]
-            if chunk["eof"]:
-                return self.get(job_id)
+        for text in self.log_texts(job_id, offset, follow=True):
+            out.write(text)
+            out.flush()
+        return self.get(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.5) -> dict:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -9,31 +9,28 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import html
 import io
-import json
 import os
 import shlex
 import sys
 import threading
 import time
-import urllib.request
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable, Iterable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from .client import FINAL, ClientError, JobsClient
+from ..vocabulary import FINAL
+from .client import ClientError, JobsClient, server_root
+from .display import JobTable, chart_bundle, status_bundle, status_text
+from .options import add_submit_options, split_script_args, submit_kwargs
 
-VEGA_LITE = "application/vnd.vegalite.v5+json"
 POLL_SECONDS = 1.0
 CHART_REFRESH_SECONDS = 2.0
 SHOWN_LOG_CHARS = 2 << 20  # a notebook slows down with more output than this
-SYMBOLS = {"queued": "⏳", "running": "▶", "stopping": "■", "completed": "✔", "failed": "✖", "stopped": "■"}
 COMMANDS = ("submit", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "resources")
 
 
@@ -56,63 +53,6 @@ class _Parser(argparse.ArgumentParser):
         if message:
             raise UsageError(message.strip())
         raise _HelpShown()
-
-
-# jobs and how they look
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def _elapsed(job: dict) -> str | None:
-    started = _parse_time(job.get("started_at"))
-    if started is None:
-        return None
-    ended = _parse_time(job.get("finished_at")) or datetime.now(timezone.utc)
-    return _duration((ended - started).total_seconds())
-
-
-def _state(job: dict) -> str:
-    status = job["status"]
-    if status == "queued" and job.get("queue_position"):
-        queue = "gpu" if job["resource"] == "gpu" else "cpu"
-        return f"queued #{job['queue_position']} in the {queue} queue" + (f", {job['reason']}" if job.get("reason") else "")
-    elapsed = _elapsed(job)
-    if status in ("running", "stopping"):
-        return f"{status} {elapsed}" if elapsed else status
-    if status in FINAL and elapsed:
-        return f"{status} after {elapsed}"
-    return status
-
-
-def status_text(job: dict, note: str = "") -> str:
-    where = job["resource"] + (f" {job['gpus']} GPU" if job["resource"] == "gpu" else "")
-    text = f"{SYMBOLS.get(job['status'], '·')} {job['name']} [{job['id']}] {where}: {_state(job)}"
-    if job.get("reason") and job["status"] in FINAL:
-        text += f" ({job['reason']})"
-    if job.get("kernel_id") and job["status"] in FINAL:
-        text += f" · kernel {job['kernel_id']} alive"
-    return text + (f" · {note}" if note else "")
-
-
-def status_bundle(job: dict, note: str = "") -> dict:
-    color = {"failed": "#c62828", "completed": "#2e7d32", "stopped": "#6d6d6d"}.get(job["status"], "inherit")
-    parts = [f"<span style=\"color:{color}\">{SYMBOLS.get(job['status'], '·')}</span> <b>{html.escape(job['name'])}</b>",
-             f"<code>{job['id']}</code>", html.escape(job["resource"]), html.escape(_state(job))]
-    if job.get("reason") and job["status"] in FINAL:
-        parts.append(f"<span style=\"color:{color}\">{html.escape(job['reason'])}</span>")
-    if note:
-        parts.append(f"<i>{html.escape(note)}</i>")
-    return {"text/plain": status_text(job, note), "text/html": f"<div class=\"momo-job-status\">{' · '.join(parts)}</div>"}
 
 
 class Job(dict):
@@ -139,57 +79,7 @@ class Job(dict):
         display(status_bundle(self), raw=True)
 
 
-class JobTable(list):
-    """``%job list`` without pandas."""
-
-    COLUMNS = ("id", "name", "status", "resource", "created_at", "finished_at", "reason")
-
-    def _repr_html_(self):
-        head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(j.get(c) or ''))}</td>" for c in self.COLUMNS) + "</tr>"
-                       for j in self)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-    def _repr_pretty_(self, p, cycle):
-        p.text("\n".join(status_text(j) for j in self) or "no jobs")
-
-
-# charts
-
-
-def vega_lite(job: dict, metrics: dict) -> dict:
-    """A Vega-Lite chart of a job's metric series, one panel per metric."""
-    x = metrics.get("x", "time")
-    values = [{"metric": s["name"], "x": xv, "value": yv}
-              for s in metrics.get("series", []) for xv, yv in zip(s["x"], s["y"]) if yv is not None and xv is not None]
-    names = [s["name"] for s in metrics.get("series", [])]
-    mark = {"type": "line", "point": len(values) <= 300, "tooltip": True}
-    encoding = {
-        "x": {"field": "x", "type": "quantitative", "title": "seconds" if x == "time" else x},
-        "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
-        "color": {"field": "metric", "type": "nominal", "legend": None},
-    }
-    spec: dict[str, Any] = {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": f"{job['name']} [{job['id']}] · {job['status']}",
-        "data": {"values": values},
-    }
-    if len(names) <= 1:
-        encoding["y"]["title"] = names[0] if names else "no metrics yet"
-        spec.update(width=480, height=240, mark=mark, encoding=encoding)
-    else:
-        spec.update(facet={"field": "metric", "type": "nominal", "title": None, "sort": names},
-                    columns=2, spec={"width": 300, "height": 180, "mark": mark, "encoding": encoding},
-                    resolve={"scale": {"y": "independent"}})
-    return spec
-
-
-def chart_bundle(job: dict, metrics: dict) -> dict:
-    counts = ", ".join(f"{s['name']} ({s['count']} points)" for s in metrics.get("series", [])) or "no metrics yet"
-    return {VEGA_LITE: vega_lite(job, metrics), "text/plain": f"metrics of {job['name']} [{job['id']}]: {counts}"}
-
-
-# finding the server and the notebook
+# the kernel
 
 
 def _kernel_id() -> str | None:
@@ -200,43 +90,6 @@ def _kernel_id() -> str | None:
     except Exception:  # not in a kernel
         return None
     return name[len("kernel-"):-len(".json")] if name.startswith("kernel-") and name.endswith(".json") else None
-
-
-def _server_get(url: str, token: str, path: str, timeout: float = 5.0) -> Any:
-    request = urllib.request.Request(url.rstrip("/") + "/" + path)
-    if token:
-        request.add_header("Authorization", f"token {token}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-def kernel_server(kernel_id: str | None) -> JobsClient | None:
-    """The running Jupyter server (from its runtime file) that started this kernel."""
-    if not kernel_id:
-        return None
-    from jupyter_server.serverapp import list_running_servers
-
-    for info in list_running_servers():
-        try:
-            kernels = _server_get(info["url"], info.get("token", ""), "api/kernels", timeout=2.0)
-        except Exception:
-            continue
-        if any(k.get("id") == kernel_id for k in kernels):
-            root = info.get("root_dir") or info.get("notebook_dir")
-            return JobsClient(info["url"], info.get("token", ""), Path(root).resolve() if root else None)
-    return None
-
-
-def _root_of(url: str) -> Path | None:
-    """The root folder of the server at ``url`` when its runtime file is here, so
-    local paths can be given relative to it."""
-    from jupyter_server.serverapp import list_running_servers
-
-    for info in list_running_servers():
-        if info.get("url", "").rstrip("/") == url.rstrip("/"):
-            root = info.get("root_dir") or info.get("notebook_dir")
-            return Path(root).resolve() if root else None
-    return None
 
 
 # the magics
@@ -257,9 +110,10 @@ class JobMagics(Magics):
     def client(self) -> JobsClient:
         key = tuple(os.environ.get(f"MOMO_JOBS_{k}") for k in ("URL", "TOKEN", "ROOT"))
         if self._client is None or key != self._client_key:
-            client = kernel_server(_kernel_id()) or JobsClient.discover()
+            kernel_id = _kernel_id()
+            client = (kernel_id and JobsClient.for_kernel(kernel_id)) or JobsClient.discover()
             if client.root is None:
-                client.root = _root_of(client.url)
+                client.root = server_root(client.url)
             self._client, self._client_key = client, key
         return self._client
 
@@ -267,9 +121,12 @@ class JobMagics(Magics):
         try:
             return fn(*args, **kwargs)
         except ClientError as exc:
-            if exc.status is None:
-                self._client = None  # unreachable: look for the server again next time
-            raise JobMagicError(exc.message) from None
+            raise self._failure(exc) from None
+
+    def _failure(self, exc: ClientError) -> JobMagicError:
+        if exc.status is None:
+            self._client = None  # unreachable: look for the server again next time
+        return JobMagicError(exc.message)
 
     def _connected(self) -> JobsClient:
         try:
@@ -289,7 +146,7 @@ class JobMagics(Magics):
             return Job(self._connected().get(ref))
         except ClientError as exc:
             if exc.status != 404:
-                self._call(_raise, exc)
+                raise self._failure(exc) from None
         jobs = self._api("list", limit=1000)["jobs"]
         matches = [j for j in jobs if j["name"] == ref] or [j for j in jobs if j["id"].startswith(ref)]
         if len(matches) == 1 or (matches and all(j["name"] == ref for j in matches)):
@@ -304,14 +161,9 @@ class JobMagics(Magics):
         """This kernel's notebook: from the server's sessions, else what JupyterLab told the kernel."""
         kernel_id = _kernel_id()
         client = self._connected()
-        if kernel_id:
-            try:
-                sessions = _server_get(client.url, client.token, "api/sessions")
-            except Exception:
-                sessions = []
-            for session in sessions:
-                if (session.get("kernel") or {}).get("id") == kernel_id and str(session.get("path", "")).endswith(".ipynb"):
-                    return client.root / session["path"] if client.root else session["path"]
+        notebook = client.kernel_notebook(kernel_id) if kernel_id else None
+        if notebook:
+            return client.root / notebook if client.root else notebook
         named = self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
         if named and str(named).endswith(".ipynb") and Path(named).is_file():
             return Path(named).resolve()
@@ -384,15 +236,11 @@ class JobMagics(Magics):
     # commands
 
     def cmd_submit(self, opts, script: str | None = None, cell: str | None = None):
-        resource = "gpu" if opts.gpu is not None else "console" if opts.console else "cpu"
-        env = {}
-        for item in opts.env or []:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise UsageError(f"--env takes KEY=VALUE, not {item!r}")
-            env[key] = value
-        kwargs = dict(resource=resource, gpus=opts.gpu if resource == "gpu" else None, name=opts.name,
-                      args=opts.args, env=env or None, kernel=opts.kernel)
+        try:
+            kwargs = submit_kwargs(opts)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        kwargs["args"] = opts.args
         note = ""
         if cell is not None:
             job = self._submit_cell(cell, kwargs)
@@ -460,16 +308,7 @@ class JobMagics(Magics):
 
     def _read_log(self, job_id: str, keep: int | None) -> tuple[str, int]:
         """The log as it is now: its last ``keep`` characters, and how many came before."""
-        text, skipped, offset = "", 0, 0
-        while True:
-            chunk = self._api("log", job_id, offset, 4 << 20)
-            text += chunk["text"]
-            if keep is not None and len(text) > keep:
-                skipped += len(text) - keep
-                text = text[-keep:]
-            if chunk["eof"] or chunk["next_offset"] == offset:
-                return text, skipped
-            offset = chunk["next_offset"]
+        return self._call(_last_chars, self._connected().log_texts(job_id), keep)
 
     def cmd_stop(self, opts):
         job = Job(self._api("stop", self._resolve(opts.id)["id"]))
@@ -550,14 +389,7 @@ class JobMagics(Magics):
                            help="job id, id prefix or name (default: the last job submitted here)")
 
         def submit_options(p):
-            where = p.add_mutually_exclusive_group()
-            where.add_argument("--gpu", nargs="?", type=int, const=1, metavar="N", help="run on N whole GPUs (default 1)")
-            where.add_argument("--cpu", action="store_true", help="run on a CPU slot (the default)")
-            where.add_argument("--console", action="store_true",
-                               help="run in a fresh kernel that stays alive for inspection")
-            p.add_argument("--name", help="the job's name")
-            p.add_argument("--kernel", help="kernelspec whose Python runs the job (default: the server's)")
-            p.add_argument("--env", action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+            add_submit_options(p)
             p.add_argument("-q", "--quiet", action="store_true", help="no live status line")
 
         p = command("submit", "Submit a script or notebook as a job; arguments for the script go after --.")
@@ -599,10 +431,7 @@ class JobMagics(Magics):
             words = shlex.split(line)
         except ValueError as exc:
             raise UsageError(f"%job: {exc}") from None
-        if "--" in words:
-            cut = words.index("--")
-            return words[:cut], words[cut + 1:]
-        return words, []
+        return split_script_args(words)
 
     @line_cell_magic
     def job(self, line: str, cell: str | None = None):
@@ -628,8 +457,15 @@ class JobMagics(Magics):
             return None
 
 
-def _raise(exc: Exception):
-    raise exc
+def _last_chars(texts: Iterable[str], keep: int | None) -> tuple[str, int]:
+    """The texts joined, cut to their last ``keep`` characters; and how many were cut."""
+    text, skipped = "", 0
+    for part in texts:
+        text += part
+        if keep is not None and len(text) > keep:
+            skipped += len(text) - keep
+            text = text[-keep:]
+    return text, skipped
 
 
 def _thread(target: Callable[[], None]) -> None:
