@@ -35,6 +35,7 @@ from pathlib import Path
 from common import PYTHON, Server, header, rss_bytes, summary, verdict, write_results
 
 from momo_jobs.server.store import Store  # noqa: E402  (common puts the repo on the path)
+from momo_jobs.vocabulary import JobFiles  # noqa: E402
 
 PRINTER = """\
 import sys
@@ -63,15 +64,15 @@ def populate(data_dir: Path, root: Path, jobs: int, points: int) -> str:
     for i in range(jobs):
         job_id = uuid.uuid4().hex[:12]
         folder = jobs_dir / job_id
-        (folder / "snapshot").mkdir(parents=True)
-        (folder / "output.log").write_bytes(b"")
+        (folder / JobFiles.SNAPSHOT).mkdir(parents=True)
+        (folder / JobFiles.LOG).write_bytes(b"")
         started = t0 + i * 60
         status = ("completed", "failed", "stopped")[i % 10 // 8] if i % 10 >= 8 else "completed"
         row = {
             "id": job_id, "name": f"train-{i + 1}", "script": "train/train.py", "resource": "cpu", "gpus": 0,
             "gpu_ids": "[]", "status": status, "created_at": _iso(started - 1), "started_at": _iso(started),
             "finished_at": _iso(started + 50), "started_unix": started, "exit_code": 0 if status == "completed" else 1,
-            "reason": None if status == "completed" else "exit code 1", "backend": "local", "args": '["train.py"]',
+            "reason": None if status == "completed" else "exit code 1", "backend": "local", "snapshot_script": "train.py", "args": '[]',
             "env": "{}", "interpreter": PYTHON, "cwd": str(cwd), "job_dir": str(folder),
         }
         cols = ", ".join(row)

@@ -44,3 +44,35 @@ def test_points_and_offset_commit_together(tmp_path):
     with pytest.raises(KeyError):
         store.ingest_metrics(row, [{"t": 4.0, "metric": "loss"}], 999)  # a bad batch changes nothing
     assert store.get_job("a1")["metrics_offset"] == 123 and len(list(store.all_points(row))) == 3
+
+
+def test_a_final_job_never_moves_again(tmp_path):
+    from momo_jobs.server.store import StatusMoveRefused
+
+    store = Store(tmp_path / "jobs.sqlite3")
+    store.insert_job(job())
+    with pytest.raises(StatusMoveRefused):
+        store.update_job("a1", status="stopping")  # only a running job is stopping
+    assert store.update_job("a1", status="running")["status"] == "running"
+    assert store.update_job("a1", status="completed", exit_code=0)["status"] == "completed"
+    for later in ("running", "failed", "stopped", "queued"):
+        with pytest.raises(StatusMoveRefused, match="completed"):
+            store.update_job("a1", status=later, exit_code=1)
+    row = store.get_job("a1")
+    assert row["status"] == "completed" and row["exit_code"] == 0  # a refused move changes nothing
+    assert store.update_job("a1", reason="noted")["reason"] == "noted"  # other fields still change
+
+
+def test_a_version_2_store_takes_the_script_out_of_the_args(tmp_path, monkeypatch):
+    from momo_jobs.server import store as store_module
+
+    path = tmp_path / "jobs.sqlite3"
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    old = Store(path)
+    old._db.execute("INSERT INTO jobs (id, name, script, resource, status, created_at, backend, interpreter, cwd, "
+                    "job_dir, args) VALUES ('b2', 'n', 's.py', 'cpu', 'completed', 't', 'local', 'python', '/', "
+                    "'/tmp/x', '[\"train.py\", \"--lr\", \"0.1\"]')")
+    old.close()
+    monkeypatch.undo()
+    row = Store(path).get_job("b2")
+    assert row["snapshot_script"] == "train.py" and row["args"] == ["--lr", "0.1"]

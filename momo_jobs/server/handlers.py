@@ -14,10 +14,23 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .errors import BadRequest, JobsError
+from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
 
 API = "/momo-jobs/api"
 MAX_BODY = 1 << 20
-STATUSES = ("queued", "running", "stopping", "completed", "failed", "stopped")
+DOWNLOAD_CHUNK = 1 << 20
+
+
+async def _file_chunks(path: Path):
+    if path.exists():
+        with open(path, "rb") as f:
+            while chunk := await asyncio.to_thread(f.read, DOWNLOAD_CHUNK):
+                yield chunk
+
+
+async def _chunks(iterable):
+    for chunk in iterable:
+        yield chunk
 
 
 class BaseHandler(APIHandler):
@@ -72,23 +85,31 @@ class BaseHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(obj, allow_nan=False))
 
+    async def download(self, chunks, filename: str, content_type: str) -> None:
+        """A file for the browser to save. Like JupyterLab's own downloads (/files), a
+        link needs the session's cookie and its ``_xsrf``, or a token header: no token in
+        the URL, where it would land in the browser's history and proxies' logs."""
+        self.check_xsrf_cookie()
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        async for chunk in chunks:
+            self.write(chunk)
+            await self.flush()
+        self.finish()
+
 
 class JobsHandler(BaseHandler):
     @web.authenticated
     @authorized
     def get(self):
-        raw = self.get_query_argument("status", "")
-        statuses = [s for s in raw.split(",") if s]
-        unknown = [s for s in statuses if s not in STATUSES]
-        if unknown:
-            raise BadRequest(f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}")
-        self.reply(self.service.list(statuses, self.int_arg("limit", 100, 1, 1000),
-                                     self.int_arg("offset", 0, 0, 1 << 40)))
+        self.reply(self.service.list(ListQuery.parse(self.get_query_argument("status", ""),
+                                                     self.int_arg("limit", 100, 1, 1000),
+                                                     self.int_arg("offset", 0, 0, 1 << 40))))
 
     @web.authenticated
     @authorized
     async def post(self):
-        self.reply(await self.service.submit(self.json_body()), 201)
+        self.reply(await self.service.submit(SubmitRequest.from_json(self.json_body())), 201)
 
 
 class JobHandler(BaseHandler):
@@ -124,21 +145,12 @@ class LogHandler(BaseHandler):
     @authorized
     async def get(self, job_id):
         if self.get_query_argument("format", "") == "raw":
-            await self._download(self.service.log_path(job_id), f"{job_id}.log")
+            await self.download(_file_chunks(self.service.log_path(job_id)), f"{job_id}.log",
+                                "text/plain; charset=utf-8")
             return
-        self.reply(await self.service.read_log(
-            job_id, self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
-            self.float_arg("wait", 0.0, 0.0, 30.0)))
-
-    async def _download(self, path: Path, filename: str) -> None:
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
-        if path.exists():
-            with open(path, "rb") as f:
-                while chunk := await asyncio.to_thread(f.read, 1 << 20):
-                    self.write(chunk)
-                    await self.flush()
-        self.finish()
+        self.reply(await self.service.read_log(job_id, LogQuery(
+            self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
+            self.float_arg("wait", 0.0, 0.0, 30.0))))
 
 
 class MetricsHandler(BaseHandler):
@@ -146,18 +158,12 @@ class MetricsHandler(BaseHandler):
     @authorized
     async def get(self, job_id):
         if self.get_query_argument("format", "") == "csv":
-            self.set_header("Content-Type", "text/csv; charset=utf-8")
-            self.set_header("Content-Disposition", f'attachment; filename="{job_id}-metrics.csv"')
-            for chunk in self.service.metrics_csv(job_id):
-                self.write(chunk)
-                await self.flush()
-            self.finish()
+            await self.download(_chunks(self.service.metrics_csv(job_id)), f"{job_id}-metrics.csv",
+                                "text/csv; charset=utf-8")
             return
-        x = self.get_query_argument("x", "time")
-        if x not in ("time", "step", "epoch"):
-            raise BadRequest("x must be time, step or epoch")
-        names = [n for n in self.get_query_argument("names", "").split(",") if n] or None
-        self.reply(self.service.metrics(job_id, x, names, self.int_arg("max_points", 2000, 10, 100_000)))
+        self.reply(self.service.metrics(job_id, MetricsQuery.parse(
+            self.get_query_argument("x", "time"), self.get_query_argument("names", ""),
+            self.int_arg("max_points", 2000, 10, 100_000))))
 
 
 class ResultsHandler(BaseHandler):
@@ -171,7 +177,7 @@ class ExportHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def post(self):
-        self.reply(await self.service.export(self.json_body()), 201)
+        self.reply(await self.service.export(ExportRequest.from_json(self.json_body())), 201)
 
 
 class ResourcesHandler(BaseHandler):
@@ -185,7 +191,7 @@ class ExamplesHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def post(self):
-        self.reply(await self.service.prepare_example(self.json_body()), 201)
+        self.reply(await self.service.prepare_example(ExampleRequest.from_json(self.json_body())), 201)
 
 
 def routes() -> list[tuple]:

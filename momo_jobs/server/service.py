@@ -1,76 +1,51 @@
-"""JobService: the one API over jobs. Handlers, and through them the UI, the
-magics and the command line, all come here."""
+"""JobService: the one API over jobs. Handlers, and through them the UI, the magics
+and the command line, all come here.
+
+The service owns the life of a job (submit, stop, rerun, delete, and its end) and
+the monitor that schedules queued jobs and follows running ones. What a request
+means is checked in requests.py, how a job looks in presenter.py, what it wrote is
+read by outputs.py, and how it is started by environment.py and its backend.
+"""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
 import logging
 import os
 import re
 import shutil
-import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
+from ..job.files import ExitRecord, RunSpec, iso_from_unix, utc_now
+from ..vocabulary import ACTIVE, FINAL, QUEUES, JobFiles, Resource, Status, backend_of, pool_of, queue_of
 from .backends.base import Backend, LaunchError
+from .environment import interpreter_for, run_spec_for
 from .errors import BadRequest, Conflict, NotFound, Unavailable
 from .exporter import export_notebook
-from ..job.files import ExitRecord, RunSpec, iso_from_unix, utc_now
+from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
-from ..job.protocol import finite_or_none
+from .presenter import job_json, json_safe, results_dir
+from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
 from .scheduler import cpu_slots_used, held_gpus, jobs_to_start, queue_positions
-from ..vocabulary import ACTIVE, FINAL, RESOURCES, JobFiles, queue_of
-from .store import Store
+from .settings import Settings
+from .store import StatusMoveRefused, Store
 
-JOB_FIELDS = ("id", "name", "script", "resource", "gpus", "gpu_ids", "status", "created_at", "started_at",
-              "finished_at", "exit_code", "reason", "backend", "args", "kernel", "kernel_id")
-MAX_LOG_READ = 4 << 20
 METRICS_BATCH_BYTES = 8 << 20
 # While a job runs, each look moves at most this much of its metrics into the store
 # (a few percent of a core at the monitor's pace): a job printing metrics flat out
 # keeps the CPU for itself, and the rest is taken in as soon as it ends.
 LIVE_METRICS_BATCH_BYTES = 256 << 10
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "MOMO_JOB_ID", "MOMO_RESULTS_DIR")
+# How often a running job's backend is asked whether the job still lives.
+ALIVE_CHECK_SECONDS = 2.0
 
-
-def _utf8_length(lead: int) -> int:
-    return 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-
-
-def _whole_characters(data: bytes, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``data`` ending on a whole UTF-8 character; at
-    least one character when ``data`` holds one, however small the limit."""
-    head = data[:limit]
-    for back in range(1, min(4, len(head)) + 1):
-        byte = head[-back]
-        if byte < 0x80:
-            break
-        if byte >= 0xC0:
-            if back < _utf8_length(byte):
-                head = head[:-back]
-            break
-    return head or data[:_utf8_length(data[0])] if data else head
-
-
-def _sanitize(value: Any) -> Any:
-    if isinstance(value, float):
-        return finite_or_none(value)
-    if isinstance(value, list):
-        return [_sanitize(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _sanitize(v) for k, v in value.items()}
-    return value
+Emit = Callable[[str, str, "dict | None"], None]
 
 
 class JobService:
     def __init__(self, settings: Settings, root_dir: Path, backends: dict[str, Backend],
-                 emit: Callable[[str, str, dict | None], None] | None = None,
-                 log: logging.Logger | None = None):
+                 emit: Emit | None = None, log: logging.Logger | None = None):
         self.settings = settings
         self.root = Path(os.path.realpath(root_dir))
         self.backends = backends
@@ -87,6 +62,7 @@ class JobService:
         self._started: asyncio.Future | None = None
         for backend in backends.values():
             backend.on_change = self._on_backend_change
+            backend.on_room = lambda: asyncio.ensure_future(self.schedule())
 
     # life of the service
 
@@ -115,7 +91,7 @@ class JobService:
         self.store.close()
 
     def _backend(self, job: dict) -> Backend:
-        name = "console" if job["resource"] == "console" else job["backend"]
+        name = backend_of(job)
         backend = self.backends.get(name)
         if backend is None:
             raise BadRequest(f"backend {name!r} is not available on this server")
@@ -150,63 +126,9 @@ class JobService:
         stem = re.sub(r"[^\w.-]+", "-", Path(script).stem) or "job"
         return f"{stem}-{self.store.count_jobs_named(stem + '-') + 1}"
 
-    def _interpreter(self, kernel: str | None) -> str:
-        if kernel is None:
-            return sys.executable
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-        try:
-            spec = KernelSpecManager().get_kernel_spec(kernel)
-        except NoSuchKernel:
-            raise BadRequest(f"no kernel named {kernel!r}") from None
-        if (spec.language or "").lower() != "python" or not spec.argv:
-            raise BadRequest(f"kernel {kernel!r} is not a Python kernel")
-        python = spec.argv[0]
-        if python in ("python", "python3", "{python}"):
-            return sys.executable
-        return python if os.path.isabs(python) else (shutil.which(python) or python)
-
-    def _validate(self, body: dict) -> dict:
-        resource = body.get("resource", "cpu")
-        if resource not in RESOURCES:
-            raise BadRequest(f"resource must be one of {', '.join(RESOURCES)}")
-        gpus = body.get("gpus", 1 if resource == "gpu" else 0)
-        if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
-            raise BadRequest("gpus must be a whole number")
-        if resource == "gpu":
-            self._check_gpu_request(gpus, self.default_backend)
-        else:
-            gpus = 0
-        name = body.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 200):
-            raise BadRequest("name must be a string of at most 200 characters")
-        args = body.get("args", [])
-        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise BadRequest("args must be a list of strings")
-        env = body.get("env", {})
-        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-            raise BadRequest("env must be an object of strings")
-        for key in env:
-            if not _ENV_NAME.match(key):
-                raise BadRequest(f"{key!r} is not a valid environment variable name")
-            if key in _RESERVED_ENV:
-                raise BadRequest(f"{key} is set by momo-jobs")
-        kernel = body.get("kernel")
-        if kernel is not None and not isinstance(kernel, str):
-            raise BadRequest("kernel must be a string")
-        script = body.get("script")
-        path = resolve_in_root(self.root, script)
-        if not path.is_file() or path.suffix not in (".py", ".ipynb"):
-            raise BadRequest(f"{script}: not a .py or .ipynb file")
-        return {"path": path, "resource": resource, "gpus": gpus, "name": (name or "").strip() or None,
-                "args": args, "env": env, "kernel": kernel or None}
-
-    def _inventory_for(self, backend_name: str):
-        return self.backends[backend_name].inventory()
-
     def _check_gpu_request(self, gpus: int, backend_name: str) -> None:
         """A GPU request that can never be met is refused rather than queued forever."""
-        total = len(self._inventory_for(backend_name).gpus)
+        total = len(self.backends[backend_name].inventory().gpus)
         if gpus < 1:
             raise BadRequest("a GPU job needs at least 1 GPU")
         if total == 0:
@@ -216,37 +138,37 @@ class JobService:
 
     async def _queue(self, fields: dict) -> dict:
         """Stores a new queued job, tells the clients, and lets the scheduler look."""
-        job = self.store.insert_job({**fields, "gpu_ids": [], "status": "queued", "created_at": utc_now()})
-        self._emit("created", job["id"], self.job_json(job))
+        job = self.store.insert_job({**fields, "gpu_ids": [], "status": Status.QUEUED.value, "created_at": utc_now()})
+        self._emit("created", job["id"], self._json(job))
         await self.schedule()
         return self.get(job["id"])
 
-    async def submit(self, body: Any) -> dict:
-        if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
-        spec = self._validate(body)
-        interpreter = self._interpreter(spec["kernel"])
+    async def submit(self, request: SubmitRequest) -> dict:
+        if request.resource == Resource.GPU.value:
+            self._check_gpu_request(request.gpus, self.default_backend)
+        source = resolve_in_root(self.root, request.script)
+        if not source.is_file() or source.suffix not in (".py", ".ipynb"):
+            raise BadRequest(f"{request.script}: not a .py or .ipynb file")
+        interpreter = interpreter_for(request.kernel)
         job_id = uuid.uuid4().hex[:12]
         folder = self.jobs_dir / job_id
         snapshot = folder / JobFiles.SNAPSHOT
         snapshot.mkdir(parents=True)
-        source: Path = spec["path"]
+        script_name = f"{source.stem}.py"
         try:
             if source.suffix == ".ipynb":
-                await asyncio.to_thread(export_notebook, source, snapshot / f"{source.stem}.py")
-                script_name = f"{source.stem}.py"
+                await asyncio.to_thread(export_notebook, source, snapshot / script_name)
             else:
-                shutil.copy2(source, snapshot / source.name)
-                script_name = source.name
+                shutil.copy2(source, snapshot / script_name)
         except Exception as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            raise BadRequest(f"{body['script']}: could not be prepared: {exc}") from exc
+            raise BadRequest(f"{request.script}: could not be prepared: {exc}") from exc
         rel_script = relative_to_root(self.root, source)
         return await self._queue({
-            "id": job_id, "name": spec["name"] or self._generated_name(rel_script), "script": rel_script,
-            "resource": spec["resource"], "gpus": spec["gpus"],
-            "backend": "console" if spec["resource"] == "console" else self.default_backend,
-            "args": [script_name, *spec["args"]], "env": spec["env"], "kernel": spec["kernel"],
+            "id": job_id, "name": request.name or self._generated_name(rel_script), "script": rel_script,
+            "resource": request.resource, "gpus": request.gpus,
+            "backend": "console" if request.resource == Resource.CONSOLE.value else self.default_backend,
+            "snapshot_script": script_name, "args": request.args, "env": request.env, "kernel": request.kernel,
             "interpreter": interpreter, "cwd": str(source.parent), "job_dir": str(folder),
         })
 
@@ -258,22 +180,30 @@ class JobService:
 
     async def stop(self, job_id: str) -> dict:
         job = self._get(job_id)
-        if job["status"] == "queued":
-            self.store.update_job(job_id, status="stopped", finished_at=utc_now(), reason="stopped while queued")
-            self._notify(job_id)
-            await self.schedule()
-        elif job["status"] in ACTIVE:
-            self.store.update_job(job_id, status="stopping")
-            self._notify(job_id)
-            run = self._run_spec(job)
-            if run is not None:
-                try:
-                    await self._backend(job).stop(run)
-                except Exception as exc:  # e.g. a cluster that doesn't answer
-                    raise Unavailable(f"could not stop job {job_id}: {exc}; it is marked stopping, try again") from exc
-        else:
-            raise Conflict(f"job {job_id} is {job['status']}: only a queued or running job can be stopped")
-        return self.get(job_id)
+        try:
+            if job["status"] == Status.QUEUED:
+                self.store.update_job(job_id, status=Status.STOPPED.value, finished_at=utc_now(),
+                                      reason="stopped while queued")
+                self._notify(job_id)
+                await self.schedule()
+                return self.get(job_id)
+            if job["status"] in ACTIVE:
+                self.store.update_job(job_id, status=Status.STOPPING.value)
+                self._notify(job_id)
+                await self._ask_backend_to_stop(job)
+                return self.get(job_id)
+        except StatusMoveRefused:  # it ended meanwhile
+            job = self._get(job_id)
+        raise Conflict(f"job {job_id} is {job['status']}: only a queued or running job can be stopped")
+
+    async def _ask_backend_to_stop(self, job: dict) -> None:
+        run = self._run_spec(job)
+        if run is None:
+            return
+        try:
+            await self._backend(job).stop(run)
+        except Exception as exc:  # e.g. a cluster that doesn't answer
+            raise Unavailable(f"could not stop job {job['id']}: {exc}; it is marked stopping, try again") from exc
 
     async def rerun(self, job_id: str) -> dict:
         old = self._get(job_id)
@@ -282,18 +212,18 @@ class JobService:
         old_snapshot = Path(old["job_dir"]) / JobFiles.SNAPSHOT
         if not old_snapshot.is_dir():
             raise Conflict(f"job {job_id} has no snapshot left to rerun")
-        if old["resource"] == "gpu":
+        if old["resource"] == Resource.GPU.value:
             self._check_gpu_request(old["gpus"], old["backend"])
         shutil.copytree(old_snapshot, folder / JobFiles.SNAPSHOT)
-        fields = {k: old[k] for k in ("name", "script", "resource", "gpus", "backend", "args", "env", "kernel",
-                                      "interpreter", "cwd")}
+        fields = {k: old[k] for k in ("name", "script", "resource", "gpus", "backend", "snapshot_script", "args",
+                                      "env", "kernel", "interpreter", "cwd")}
         return await self._queue({**fields, "id": new_id, "job_dir": str(folder)})
 
     async def delete(self, job_id: str) -> None:
         job = self._get(job_id)
         if job["status"] not in FINAL:
             raise Conflict(f"job {job_id} is {job['status']}: stop it before deleting it")
-        backend = self.backends.get("console" if job["resource"] == "console" else job["backend"])
+        backend = self.backends.get(backend_of(job))
         if backend is not None:  # a job of a backend this server no longer runs is still deletable
             await backend.forget(job_id)
         self.store.delete_job(job_id)
@@ -302,127 +232,72 @@ class JobService:
 
     # reading
 
-    def job_json(self, job: dict) -> dict:
-        out = {k: job.get(k) for k in JOB_FIELDS}
-        out["args"] = job["args"][1:]  # the first is the snapshot's script name
-        out["queue_position"] = self._positions.get(job["id"]) if job["status"] == "queued" else None
-        if out["queue_position"] is not None:
-            # Like a pending Slurm job, a queued job says what it waits for.
-            wanted = f"{job['gpus']} free GPU{'s' if job['gpus'] > 1 else ''}" if job["resource"] == "gpu" else "a free CPU slot"
-            ahead = out["queue_position"] - 1
-            out["reason"] = f"waiting for {wanted}" + (f", {ahead} job{'s' if ahead > 1 else ''} ahead" if ahead else "")
-        results = Path(job["cwd"]) / "results"
-        try:
-            out["results_dir"] = relative_to_root(self.root, results)
-        except ValueError:
-            out["results_dir"] = None
-        return out
+    def _json(self, job: dict) -> dict:
+        return job_json(job, self._positions.get(job["id"]), self.root)
 
     def get(self, job_id: str) -> dict:
-        return self.job_json(self._get(job_id))
+        return self._json(self._get(job_id))
 
-    def list(self, statuses: list[str] | None, limit: int, offset: int) -> dict:
-        jobs, total = self.store.list_jobs(statuses, limit, offset)
-        return {"jobs": [self.job_json(j) for j in jobs], "total": total}
+    def list(self, query: ListQuery) -> dict:
+        jobs, total = self.store.list_jobs(query.statuses, query.limit, query.offset)
+        return {"jobs": [self._json(j) for j in jobs], "total": total}
 
     def log_path(self, job_id: str) -> Path:
         return Path(self._get(job_id)["job_dir"]) / JobFiles.LOG
 
-    async def read_log(self, job_id: str, offset: int = 0, limit: int = 1 << 16, wait: float = 0.0) -> dict:
-        job = self._get(job_id)
-        limit = max(1, min(limit, MAX_LOG_READ))
-        path = Path(job["job_dir"]) / JobFiles.LOG
-        deadline = time.monotonic() + max(0.0, min(wait, 30.0))
-        while True:
-            size = path.stat().st_size if path.exists() else 0
-            finished = job["status"] in FINAL
-            if size > offset or finished or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(0.02)
-            job = self._get(job_id)
-        data = b""
-        if size > offset:
-            with open(path, "rb") as f:
-                f.seek(offset)
-                data = _whole_characters(f.read(limit + 3), limit)
-        next_offset = offset + len(data)
-        return {"text": data.decode("utf-8", "replace"), "offset": offset, "next_offset": next_offset,
-                "size": size, "eof": finished and next_offset >= size}
+    async def read_log(self, job_id: str, query: LogQuery) -> dict:
+        path = self.log_path(job_id)
+        return await read_log(path, query.offset, query.limit, query.wait,
+                              finished=lambda: self._get(job_id)["status"] in FINAL)
 
-    def metrics(self, job_id: str, x: str = "time", names: list[str] | None = None, max_points: int = 2000) -> dict:
+    def metrics(self, job_id: str, query: MetricsQuery) -> dict:
         job = self._get(job_id)
         series, other = [], []
-        for row in self.store.series_of(job, names):
-            xs, ys, others = self.store.series_points(row["id"], x, max_points)
+        for row in self.store.series_of(job, query.names):
+            xs, ys, others = self.store.series_points(row["id"], query.x, query.max_points)
             series.append({"name": row["name"], "x": xs, "y": ys, "count": row["count"]})
-            other.extend({"name": row["name"], "time": t, "value": _sanitize(v)} for t, v in others)
-        return {"x": x, "series": series, "other": other}
+            other.extend({"name": row["name"], "time": t, "value": json_safe(v)} for t, v in others)
+        return {"x": query.x, "series": series, "other": other}
 
     def metrics_csv(self, job_id: str) -> Iterator[str]:
         job = self._get(job_id)
-        start = job.get("started_unix") or 0.0
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["metric", "time", "elapsed", "step", "epoch", "value"])
-        for name, t, step, epoch, value in self.store.all_points(job):
-            shown = value if isinstance(value, (int, float)) and not isinstance(value, bool) else json.dumps(value)
-            writer.writerow([name, iso_from_unix(t), f"{t - start:.6f}", step, epoch, shown])
-            if buf.tell() > 1 << 16:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+        return metrics_csv(self.store.all_points(job), job.get("started_unix") or 0.0)
 
     def results(self, job_id: str) -> dict:
         job = self._get(job_id)
-        results = Path(job["cwd"]) / "results"
         since = (job.get("started_unix") or 0.0) - 1.0
-        files = []
-        if results.is_dir():
-            for path in sorted(results.rglob("*")):
-                if path.is_file() and path.stat().st_mtime >= since:
-                    st = path.stat()
-                    files.append({"path": relative_to_root(self.root, path), "size": st.st_size,
-                                  "modified": iso_from_unix(st.st_mtime)})
-        return {"dir": self.job_json(job)["results_dir"], "files": files}
+        return {"dir": self._json(job)["results_dir"], "files": results_written(results_dir(job), since, self.root)}
 
     def resources(self) -> dict:
-        inventory = self._inventory_for(self.default_backend)
+        inventory = self.backends[self.default_backend].inventory()
         running = self.store.jobs_in_order(ACTIVE)
         holders = held_gpus(running)
-        queued = self.store.jobs_in_order(["queued"])
+        queued = self.store.jobs_in_order([Status.QUEUED.value])
         return {
             "backend": self.default_backend,
             "gpus": [{"index": g.index, "name": g.name, "memory": g.memory, "holder": holders.get(g.index)}
                      for g in inventory.gpus],
             "cpu_slots": {"total": inventory.cpu_slots, "used": cpu_slots_used(running, self._extra_cpu_used())},
-            "queues": {q: sum(1 for j in queued if queue_of(j["resource"]) == q) for q in ("cpu", "gpu")},
+            "queues": {q: sum(1 for j in queued if queue_of(j["resource"]) == q) for q in QUEUES},
         }
 
-    async def export(self, body: Any) -> dict:
-        if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
-        overwrite = body.get("overwrite", False)
-        if not isinstance(overwrite, bool):
-            raise BadRequest("overwrite must be true or false")
-        notebook = resolve_in_root(self.root, body.get("path"))
+    async def export(self, request: ExportRequest) -> dict:
+        notebook = resolve_in_root(self.root, request.path)
         if notebook.suffix != ".ipynb" or not notebook.is_file():
-            raise BadRequest(f"{body.get('path')}: not a notebook (.ipynb)")
+            raise BadRequest(f"{request.path}: not a notebook (.ipynb)")
         target = notebook.with_suffix(".py")
-        if target.exists() and not overwrite:
+        if target.exists() and not request.overwrite:
             raise Conflict(f"{relative_to_root(self.root, target)} exists; export again with overwrite to replace it")
         await asyncio.to_thread(export_notebook, notebook, target)
         return {"path": relative_to_root(self.root, target)}
 
-    async def prepare_example(self, body: Any) -> dict:
+    async def prepare_example(self, request: ExampleRequest) -> dict:
         """Copies an example (e.g. the MNIST tutorial) into a folder and prepares its data."""
-        if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
         from ..examples import prepare_example
 
-        dest = resolve_in_root(self.root, body.get("dir"), must_exist=False)
+        dest = resolve_in_root(self.root, request.dir, must_exist=False)
         try:
-            notebook = await asyncio.to_thread(prepare_example, body.get("name", "mnist"), dest, self.log.info)
+            notebook = await asyncio.to_thread(prepare_example, request.name, dest, self.log.info)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         except RuntimeError as exc:
@@ -440,35 +315,15 @@ class JobService:
         except FileNotFoundError:
             return None
 
-    def _new_run_spec(self, job: dict, gpu_ids: list[str]) -> RunSpec:
-        cwd = Path(job["cwd"])
-        results = cwd / "results"
-        results.mkdir(parents=True, exist_ok=True)
-        folder = Path(job["job_dir"])
-        env = dict(job["env"])
-        pythonpath = os.pathsep.join(p for p in (str(cwd), env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))) if p)
-        env.update({
-            "PYTHONUNBUFFERED": "1",
-            "CUDA_VISIBLE_DEVICES": ",".join(gpu_ids),
-            "MOMO_JOB_ID": job["id"],
-            "MOMO_RESULTS_DIR": str(results),
-            "PYTHONPATH": pythonpath,
-        })
-        script, *args = job["args"]
-        return RunSpec(job_id=job["id"], job_dir=str(folder), interpreter=job["interpreter"],
-                       script=str(folder / JobFiles.SNAPSHOT / script), args=args,
-                       cwd=str(cwd), env=env, resource=job["resource"], gpus=job["gpus"], gpu_ids=gpu_ids,
-                       stop_grace=self.settings.stop_grace_seconds, kernel=job.get("kernel"))
-
     async def schedule(self) -> None:
         async with self._schedule_lock:
-            queued = self.store.jobs_in_order(["queued"])
+            queued = self.store.jobs_in_order([Status.QUEUED.value])
             running = self.store.jobs_in_order(ACTIVE)
             starts = []
-            for pool in sorted({self._pool(j) for j in queued}):
+            for pool in sorted({pool_of(j) for j in queued}):
                 backend = self.backends[pool]
-                starts += jobs_to_start([j for j in queued if self._pool(j) == pool],
-                                        [j for j in running if self._pool(j) == pool],
+                starts += jobs_to_start([j for j in queued if pool_of(j) == pool],
+                                        [j for j in running if pool_of(j) == pool],
                                         backend.inventory(), backend.has_room,
                                         self._extra_cpu_used() if pool == "local" else 0)
             for start in starts:
@@ -483,15 +338,14 @@ class JobService:
                 if job_id not in positions:
                     del self._positions[job_id]
 
-    def _pool(self, job: dict) -> str:
-        """Which backend's inventory a job is scheduled on: console kernels run on
-        this machine and share its CPU slots with local jobs."""
-        return "local" if job["resource"] == "console" else job["backend"]
-
     async def _launch(self, job: dict, gpu_ids: list[str]) -> None:
-        run = self._new_run_spec(job, gpu_ids)
+        run = run_spec_for(job, gpu_ids, self.settings.stop_grace_seconds)
         now = time.time()
-        self.store.update_job(job["id"], status="running", gpu_ids=gpu_ids, started_at=iso_from_unix(now), started_unix=now)
+        try:
+            self.store.update_job(job["id"], status=Status.RUNNING.value, gpu_ids=gpu_ids,
+                                  started_at=iso_from_unix(now), started_unix=now)
+        except StatusMoveRefused:  # stopped while the scheduler looked
+            return
         self._positions.pop(job["id"], None)
         try:
             run.save()
@@ -510,44 +364,31 @@ class JobService:
     def _notify(self, job_id: str) -> None:
         job = self.store.get_job(job_id)
         if job is not None:
-            self._emit("status", job_id, self.job_json(job))
+            self._emit("status", job_id, self._json(job))
 
     def _ingest_metrics(self, job: dict, limit: int = METRICS_BATCH_BYTES) -> bool:
         """Moves newly parsed points of a job into the store; True if more remain."""
-        path = Path(job["job_dir"]) / JobFiles.METRICS
-        try:
-            with open(path, "rb") as f:
-                f.seek(job["metrics_offset"])
-                data = f.read(limit)
-        except FileNotFoundError:
-            return False
-        end = data.rfind(b"\n") + 1
-        if end == 0:
-            return False
-        lines = data[:end].splitlines()
-        try:  # the whole batch in one call: a job may print a million points
-            records = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:  # a line that is not JSON (or an empty one) is skipped
-            records = []
-            for line in lines:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    continue
-        self.store.ingest_metrics(job, records, job["metrics_offset"] + end)
-        job["metrics_offset"] += end
-        return len(data) == limit
+        records, offset, more = new_metric_records(Path(job["job_dir"]) / JobFiles.METRICS,
+                                                   job["metrics_offset"], limit)
+        if offset != job["metrics_offset"]:
+            self.store.ingest_metrics(job, records, offset)
+            job["metrics_offset"] = offset
+        return more
 
     def _finish(self, job: dict, record: ExitRecord) -> None:
-        if record.stopped or job["status"] == "stopping":
-            status = "stopped"
+        if record.stopped or job["status"] == Status.STOPPING:
+            status = Status.STOPPED
         elif record.exit_code == 0:
-            status = "completed"
+            status = Status.COMPLETED
         else:
-            status = "failed"
-        self.store.update_job(job["id"], status=status, exit_code=record.exit_code,
-                              finished_at=record.finished_at or utc_now(),
-                              reason=record.reason or (f"exit code {record.exit_code}" if status == "failed" else None))
+            status = Status.FAILED
+        try:
+            self.store.update_job(job["id"], status=status.value, exit_code=record.exit_code,
+                                  finished_at=record.finished_at or utc_now(),
+                                  reason=record.reason or (f"exit code {record.exit_code}"
+                                                           if status == Status.FAILED else None))
+        except StatusMoveRefused as exc:  # already ended: its first end stands
+            self.log.warning("momo-jobs: %s", exc)
         self._last_alive_check.pop(job["id"], None)
         self._notify(job["id"])
 
@@ -564,7 +405,7 @@ class JobService:
             await self._finish_from_record(job)
             return True
         now = time.monotonic()
-        if now - self._last_alive_check.get(job["id"], 0.0) < 2.0:
+        if now - self._last_alive_check.get(job["id"], 0.0) < ALIVE_CHECK_SECONDS:
             return False
         self._last_alive_check[job["id"]] = now
         run = self._run_spec(job)

@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-SCHEMA_VERSION = 2
+from ..vocabulary import STATUSES, can_move
+
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE jobs (
@@ -71,9 +73,15 @@ CREATE TABLE blocks (
 CREATE INDEX points_nonnumeric ON points(series_id) WHERE value IS NULL;
 """
 
+# Version 3: the snapshot's script file in a column of its own; before, it was the
+# first of a job's args.
+_SCHEMA_V3 = """
+ALTER TABLE jobs ADD COLUMN snapshot_script TEXT;
+"""
+
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
 # Each is SQL, then an optional step in Python, in the same transaction.
-_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks")]
+_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args")]
 
 # Points per block at each level: level k summarises BLOCK ** (k + 1) consecutive
 # points of a series (in the order printed).
@@ -82,6 +90,14 @@ BLOCK_LEVELS = 3
 _BLOCK_COLUMNS = "n, min_v, min_t, min_step, min_epoch, max_v, max_t, max_step, max_epoch"
 
 JSON_FIELDS = ("gpu_ids", "args", "env")
+
+
+class StatusMoveRefused(Exception):
+    """A job was asked to move to a status it can't reach from its own (e.g. out of a final one)."""
+
+    def __init__(self, job_id: str, old: str, new: str):
+        super().__init__(f"job {job_id} is {old}: it can't become {new}")
+        self.job_id, self.old, self.new = job_id, old, new
 X_COLUMNS = {"time": "p.t - j.started_unix", "step": "p.step", "epoch": "p.epoch"}
 
 
@@ -143,6 +159,12 @@ class Store:
                                     (sid,)).fetchall()
             self._add_blocks(sid, 0, [tuple(r) for r in rows])
 
+    def _split_script_from_args(self) -> None:
+        for seq, args in self._db.execute("SELECT seq, args FROM jobs").fetchall():
+            script, *rest = json.loads(args) or [None]
+            self._db.execute("UPDATE jobs SET snapshot_script = ?, args = ? WHERE seq = ?",
+                             (script, json.dumps(rest), seq))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -171,11 +193,21 @@ class Store:
             return self._job(self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
 
     def update_job(self, job_id: str, **fields: Any) -> dict | None:
+        """Sets fields of a job. A new ``status`` must be a move the vocabulary allows
+        from the job's current one (nothing leaves a final status): else StatusMoveRefused,
+        and nothing changes."""
         row = {k: (json.dumps(v) if k in JSON_FIELDS else v) for k, v in fields.items()}
         sets = ", ".join(f"{k} = :{k}" for k in row)
+        where = "id = :_id"
+        new = fields.get("status")
+        if new is not None:
+            where += f" AND status IN ({', '.join(repr(s) for s in STATUSES if can_move(s, new))})"
         with self._lock:
-            self._db.execute(f"UPDATE jobs SET {sets} WHERE id = :_id", {**row, "_id": job_id})
-        return self.get_job(job_id)
+            changed = self._db.execute(f"UPDATE jobs SET {sets} WHERE {where}", {**row, "_id": job_id}).rowcount
+            job = self.get_job(job_id)
+        if not changed and job is not None:
+            raise StatusMoveRefused(job_id, job["status"], new)
+        return job
 
     def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
         where, params = "", []
