@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from momo_jobs.vocabulary import FINAL
 
-FINAL = ("completed", "failed", "stopped")
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 @pytest.fixture(autouse=True)

@@ -140,30 +140,60 @@ class RerunHandler(BaseHandler):
         self.reply(await self.service.rerun(job_id), 201)
 
 
-class LogHandler(BaseHandler):
+class JobDataHandler(BaseHandler):
+    """A job's data as JSON, or with ``?format=<download_format>`` as a file to save."""
+
+    download_format = ""
+    content_type = ""
+
     @web.authenticated
     @authorized
     async def get(self, job_id):
-        if self.get_query_argument("format", "") == "raw":
-            await self.download(_file_chunks(self.service.log_path(job_id)), f"{job_id}.log",
-                                "text/plain; charset=utf-8")
-            return
-        self.reply(await self.service.read_log(job_id, LogQuery(
+        if self.get_query_argument("format", "") == self.download_format:
+            await self.download(self.file_chunks(job_id), self.file_name(job_id), self.content_type)
+        else:
+            self.reply(await self.answer(job_id))
+
+    def file_chunks(self, job_id: str):
+        raise NotImplementedError
+
+    def file_name(self, job_id: str) -> str:
+        raise NotImplementedError
+
+    async def answer(self, job_id: str) -> dict:
+        raise NotImplementedError
+
+
+class LogHandler(JobDataHandler):
+    download_format = "raw"
+    content_type = "text/plain; charset=utf-8"
+
+    def file_chunks(self, job_id):
+        return _file_chunks(self.service.log_path(job_id))
+
+    def file_name(self, job_id):
+        return f"{job_id}.log"
+
+    async def answer(self, job_id):
+        return await self.service.read_log(job_id, LogQuery(
             self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
-            self.float_arg("wait", 0.0, 0.0, 30.0))))
+            self.float_arg("wait", 0.0, 0.0, 30.0)))
 
 
-class MetricsHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    async def get(self, job_id):
-        if self.get_query_argument("format", "") == "csv":
-            await self.download(_chunks(self.service.metrics_csv(job_id)), f"{job_id}-metrics.csv",
-                                "text/csv; charset=utf-8")
-            return
-        self.reply(self.service.metrics(job_id, MetricsQuery.parse(
+class MetricsHandler(JobDataHandler):
+    download_format = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def file_chunks(self, job_id):
+        return _chunks(self.service.metrics_csv(job_id))
+
+    def file_name(self, job_id):
+        return f"{job_id}-metrics.csv"
+
+    async def answer(self, job_id):
+        return self.service.metrics(job_id, MetricsQuery.parse(
             self.get_query_argument("x", "time"), self.get_query_argument("names", ""),
-            self.int_arg("max_points", 2000, 10, 100_000))))
+            self.int_arg("max_points", 2000, 10, 100_000)))
 
 
 class ResultsHandler(BaseHandler):

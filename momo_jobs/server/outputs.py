@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..job.files import iso_from_unix
+from ..job.protocol import is_plottable
 from .paths import relative_to_root
 
 MAX_LOG_READ = 4 << 20
@@ -98,7 +99,7 @@ def metrics_csv(points: Iterable[tuple], started_unix: float) -> Iterator[str]:
     writer = csv.writer(buf)
     writer.writerow(["metric", "time", "elapsed", "step", "epoch", "value"])
     for name, t, step, epoch, value in points:
-        shown = value if isinstance(value, (int, float)) and not isinstance(value, bool) else json.dumps(value)
+        shown = value if is_plottable(value) else json.dumps(value)
         writer.writerow([name, iso_from_unix(t), f"{t - started_unix:.6f}", step, epoch, shown])
         if buf.tell() > CSV_CHUNK:
             yield buf.getvalue()

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..job.protocol import is_plottable
 from ..vocabulary import STATUSES, can_move
 
 SCHEMA_VERSION = 3
@@ -98,12 +99,14 @@ class StatusMoveRefused(Exception):
     def __init__(self, job_id: str, old: str, new: str):
         super().__init__(f"job {job_id} is {old}: it can't become {new}")
         self.job_id, self.old, self.new = job_id, old, new
+
+
 X_COLUMNS = {"time": "p.t - j.started_unix", "step": "p.step", "epoch": "p.epoch"}
 
 
 def _encode_value(value: Any) -> tuple[float | None, str | None]:
     """Numbers go to ``value``; NaN, Infinity and anything non-numeric to ``raw`` as JSON."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_plottable(value):
         number = float(value)
         if math.isfinite(number) and (not isinstance(value, int) or abs(value) < 2**53):
             return number, None
