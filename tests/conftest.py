@@ -59,6 +59,15 @@ def jobs_api(jp_fetch, jp_serverapp):
     return call
 
 
+def wait_until(predicate, timeout=60, what="condition"):
+    """Polls ``predicate`` until it holds; fails naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 async def wait_for_job(jobs_api, job_id, timeout=60, statuses=FINAL):
     deadline = time.monotonic() + timeout
     while True:

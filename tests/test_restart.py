@@ -3,6 +3,7 @@ import json
 import textwrap
 import time
 
+from conftest import wait_until
 from momo_jobs.user.client import ClientError
 
 SCRIPT = textwrap.dedent("""
@@ -17,14 +18,6 @@ SCRIPT = textwrap.dedent("""
     print("end")
     sys.exit(code)
 """)
-
-
-def wait_until(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_kill_9_the_server_while_jobs_run_and_wait(server_process):
