@@ -25,6 +25,7 @@ READ_SIZE = 1 << 16
 # After the script exits, processes it left in its group get this long to close
 # the pipe before they are ended too.
 LINGER_SECONDS = 1.0
+POLL_SECONDS = 0.05
 
 
 class Supervisor:
@@ -83,10 +84,13 @@ class Supervisor:
         return 0
 
     def _pump(self, child: subprocess.Popen, pgid: int, recorder: LogRecorder) -> None:
+        """Copies the job's output until the script has exited and its output ended,
+        acting on stop requests all along (a script may close its output and run on)."""
         fd = child.stdout.fileno()
         os.set_blocking(fd, False)
         sel = selectors.DefaultSelector()
         sel.register(fd, selectors.EVENT_READ)
+        reading = True
         exited_at: float | None = None
         termed_stop = False
         while True:
@@ -94,7 +98,7 @@ class Supervisor:
                 termed_stop = True
                 self._signal_group(pgid, signal.SIGTERM)
             now = time.monotonic()
-            if child.poll() is not None and exited_at is None:
+            if exited_at is None and child.poll() is not None:
                 exited_at = now
                 # What the script left behind in its group is ended with it.
                 self._signal_group(pgid, signal.SIGTERM)
@@ -102,20 +106,25 @@ class Supervisor:
             if deadline is not None and now >= deadline and not self._killed:
                 self._killed = True
                 self._signal_group(pgid, signal.SIGKILL)
-            if sel.select(timeout=0.05):
+            if exited_at is not None and not reading:
+                break
+            if not reading:
+                time.sleep(POLL_SECONDS)
+            elif sel.select(timeout=POLL_SECONDS):
                 try:
                     data = os.read(fd, READ_SIZE)
                 except BlockingIOError:
                     continue
-                if not data:
-                    break
-                recorder.write(data)
+                if data:
+                    recorder.write(data)
+                else:
+                    reading = False
+                    sel.unregister(fd)
             elif exited_at is not None and self._killed and now - exited_at > self.run.stop_grace + 5:
                 break  # a process outside the group holds the pipe: stop reading
         sel.close()
         child.wait()
-        if self.stop_requested or exited_at is not None:
-            self._signal_group(pgid, signal.SIGKILL)
+        self._signal_group(pgid, signal.SIGKILL)
 
     def _kill_deadline(self, exited_at: float | None) -> float | None:
         deadlines = []
