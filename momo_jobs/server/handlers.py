@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -31,6 +32,15 @@ async def _file_chunks(path: Path):
 async def _chunks(iterable):
     for chunk in iterable:
         yield chunk
+
+
+class Download(NamedTuple):
+    """How a route gives its data as a file: the ``format`` that asks for it, and the file."""
+
+    format: str
+    content_type: str
+    file_name: str  # a template of ``job_id``
+    chunks: Callable  # (service, job_id) → async iterator of the file's pieces
 
 
 class BaseHandler(APIHandler):
@@ -85,7 +95,7 @@ class BaseHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(obj, allow_nan=False))
 
-    async def download(self, chunks, filename: str, content_type: str) -> None:
+    async def download_file(self, chunks, filename: str, content_type: str) -> None:
         """A file for the browser to save. Like JupyterLab's own downloads (/files), a
         link needs the session's cookie and its ``_xsrf``, or a token header: no token in
         the URL, where it would land in the browser's history and proxies' logs."""
@@ -141,54 +151,36 @@ class RerunHandler(BaseHandler):
 
 
 class JobDataHandler(BaseHandler):
-    """A job's data as JSON, or with ``?format=<download_format>`` as a file to save."""
+    """A job's data as JSON, or with ``?format=<download.format>`` as a file to save."""
 
-    download_format = ""
-    content_type = ""
+    download: Download
 
     @web.authenticated
     @authorized
     async def get(self, job_id):
-        if self.get_query_argument("format", "") == self.download_format:
-            await self.download(self.file_chunks(job_id), self.file_name(job_id), self.content_type)
+        if self.get_query_argument("format", "") == self.download.format:
+            await self.download_file(self.download.chunks(self.service, job_id),
+                                     self.download.file_name.format(job_id=job_id), self.download.content_type)
         else:
             self.reply(await self.answer(job_id))
-
-    def file_chunks(self, job_id: str):
-        raise NotImplementedError
-
-    def file_name(self, job_id: str) -> str:
-        raise NotImplementedError
 
     async def answer(self, job_id: str) -> dict:
         raise NotImplementedError
 
 
 class LogHandler(JobDataHandler):
-    download_format = "raw"
-    content_type = "text/plain; charset=utf-8"
-
-    def file_chunks(self, job_id):
-        return _file_chunks(self.service.log_path(job_id))
-
-    def file_name(self, job_id):
-        return f"{job_id}.log"
+    download = Download("raw", "text/plain; charset=utf-8", "{job_id}.log",
+                        lambda service, job_id: _file_chunks(service.log_path(job_id)))
 
     async def answer(self, job_id):
-        return await self.service.read_log(job_id, LogQuery(
-            self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
-            self.float_arg("wait", 0.0, 0.0, 30.0)))
+        query = LogQuery(self.int_arg("offset", 0, 0, 1 << 50), self.int_arg("limit", 1 << 16, 1, 4 << 20),
+                         self.float_arg("wait", 0.0, 0.0, 30.0))
+        return await self.service.read_log(job_id, query)
 
 
 class MetricsHandler(JobDataHandler):
-    download_format = "csv"
-    content_type = "text/csv; charset=utf-8"
-
-    def file_chunks(self, job_id):
-        return _chunks(self.service.metrics_csv(job_id))
-
-    def file_name(self, job_id):
-        return f"{job_id}-metrics.csv"
+    download = Download("csv", "text/csv; charset=utf-8", "{job_id}-metrics.csv",
+                        lambda service, job_id: _chunks(service.metrics_csv(job_id)))
 
     async def answer(self, job_id):
         return self.service.metrics(job_id, MetricsQuery.parse(
