@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import statistics
 import sys
 import textwrap
 import time
@@ -17,8 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from momo_jobs.server.backends.ray.backend import (POLL_LIMIT, RayBackend, _LogCursor, cluster_gpus, exit_record,
-                                    launch_error, parse_usage)
+from momo_jobs.server.backends.ray import RayBackend
+from momo_jobs.server.backends.ray.http import launch_error
+from momo_jobs.server.backends.ray.logcopy import POLL_LIMIT, LogCursor, exit_record
+from momo_jobs.server.backends.ray.room import cluster_gpus, parse_usage
 from momo_jobs.job.files import ExitRecord, RunSpec
 from momo_jobs.vocabulary import JobFiles
 from ray_head import ray_head  # noqa: F401  (session fixture)
@@ -242,9 +242,9 @@ async def test_stop_ends_a_child_that_ignores_sigterm(cluster, job_root, unique)
 
 
 async def test_a_log_ray_cannot_read_still_ends_the_job(cluster, job_root, unique, monkeypatch):
-    import momo_jobs.server.backends.ray.backend as ray_backend
+    from momo_jobs.server.backends.ray import logcopy
 
-    monkeypatch.setattr(ray_backend, "RETRY_MAX", 0.1)
+    monkeypatch.setattr(logcopy, "RETRY_MAX", 0.1)
     backend = RayBackend(settings(cluster.address, job_root))
     await backend.start()
     # Ray reads job logs as UTF-8 and its log API fails for good on anything else.
@@ -342,46 +342,10 @@ async def test_restart_reattaches_without_loss_or_duplicates(cluster, job_root, 
         await second.close()
 
 
-# Latency (opt-in: MOMO_RAY_LATENCY_TRIALS=10 pytest tests/test_ray_backend.py -k latency -s)
-
-async def first_line_latency(backend, run: RunSpec) -> float:
-    started = time.monotonic()
-    await backend.launch(run)
-    log = run.folder / JobFiles.LOG
-    await until(lambda: log.exists() and log.stat().st_size > 0, f"{run.job_id}'s first line", run=run)
-    latency = time.monotonic() - started
-    await ended(run)
-    return latency
-
-
-@pytest.mark.skipif(not os.environ.get("MOMO_RAY_LATENCY_TRIALS"), reason="a measurement, not a check")
-async def test_first_line_latency(cluster, job_root, unique):
-    from momo_jobs.server.backends.local import LocalBackend
-
-    trials = int(os.environ["MOMO_RAY_LATENCY_TRIALS"])
-    script = "print('first line')\n"
-    ray = RayBackend(settings(cluster.address, job_root))
-    await ray.start()
-    local = LocalBackend(SimpleNamespace(gpus="", cpu_slots=1, stop_grace_seconds=1.0, data_dir=str(job_root)))
-    results: dict[str, list[float]] = {"ray": [], "local": []}
-    try:
-        for i in range(trials):
-            results["ray"].append(await first_line_latency(ray, make_run(job_root, f"lat-ray{i}-{unique}", script)))
-            results["local"].append(await first_line_latency(local, make_run(job_root, f"lat-local{i}", script)))
-    finally:
-        await ray.close()
-        await local.close()
-    for name, values in results.items():
-        values.sort()
-        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-        print(f"\nsubmit → first line, {name}: median {statistics.median(values):.3f} s, p95 {p95:.3f} s, "
-              f"min {values[0]:.3f} s, max {values[-1]:.3f} s over {len(values)} trials")
-
-
 # Without a cluster
 
 def copy_through_cursor(log: str, marker: str, recorded: int = 0, cuts=()) -> bytes:
-    cursor, out, prev = _LogCursor(marker, recorded), b"", 0
+    cursor, out, prev = LogCursor(marker, recorded), b"", 0
     for cut in [*cuts, len(log)]:
         out += cursor.feed(log[prev:cut])
         prev = cut
@@ -407,7 +371,7 @@ def test_log_cursor_keeps_the_jobs_output_only():
         recorded = len(body[:120].encode())
         assert copy_through_cursor(log, marker, recorded, cuts=(50,)) == body.encode()[recorded:], name
     # Still in Ray's setup: nothing yet; over without any output of the job: Ray's lines.
-    assert _LogCursor(marker, 0).feed(setup) == b""
+    assert LogCursor(marker, 0).feed(setup) == b""
     assert copy_through_cursor("setup failed\n", marker) == b"setup failed\n"
 
 

@@ -23,6 +23,10 @@ class Backend(ABC):
     # (a console job's kernel_id), tells the clients, and looks at the queue again,
     # e.g. after a backend freed a CPU slot on its own.
     on_change: Callable[[str, dict], None] = staticmethod(lambda job_id, fields: None)
+    # Set by the service: ``on_room()`` says something freed room: there may be room now
+    # for a job that has_room turned down (a cluster's resources were measured again),
+    # so look at the queue again.
+    on_room: Callable[[], None] = staticmethod(lambda: None)
 
     def __init__(self, settings, log: logging.Logger | None = None):
         self.settings = settings

@@ -24,7 +24,7 @@ from ...job.files import ExitRecord, RunSpec
 from ...job.recorder import LogRecorder
 from ...vocabulary import Inventory, JobFiles
 from .base import Backend, LaunchError
-from .local import process_alive
+from .processes import process_alive, signal_if_there
 
 READY_TIMEOUT = 120.0
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -339,10 +339,7 @@ class ConsoleBackend(Backend):
         pid = info.get("pid")
         kernel_id = info.get("kernel_id") or ""
         if pid and kernel_id and process_alive(int(pid), kernel_id):
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            signal_if_there(int(pid), signal.SIGKILL)
         if ExitRecord.load(run.folder) is None:
             ExitRecord(exit_code=None, reason="its console kernel ended with the server").save(run.folder)
         self._kernel_gone(run.job_id, run.folder)

@@ -18,32 +18,7 @@ from ..gpus import gpu_inventory
 from ...job.files import RunSpec, read_json
 from ...vocabulary import Inventory, JobFiles
 from .base import Backend, LaunchError
-
-
-
-def process_alive(pid: int, marker: str) -> bool:
-    """Whether ``pid`` runs and its command line holds ``marker``; a zombie is not alive.
-
-    The marker guards against a pid reused by another process after a restart.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in (b"Z", b"X") and marker in cmdline
-
-
-def supervisor_serves(pid: int, folder: Path) -> bool:
-    """Whether ``pid`` is a supervisor working in ``folder`` (a spare that was handed
-    a job has the job's folder as its working directory, not in its command line)."""
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
-    return cwd == os.path.realpath(folder) and process_alive(pid, "momo_jobs.supervisor")
+from .processes import process_alive, signal_if_there, supervisor_serves
 
 
 class LocalBackend(Backend):
@@ -142,7 +117,4 @@ class LocalBackend(Backend):
         # The supervisor is gone: end what it left behind directly.
         info = read_json(Path(run.folder) / JobFiles.SUPERVISOR) or {}
         if info.get("pgid"):
-            try:
-                os.killpg(int(info["pgid"]), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            signal_if_there(int(info["pgid"]), signal.SIGKILL, group=True)
