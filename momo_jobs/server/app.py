@@ -6,12 +6,18 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Integer, Unicode
+from traitlets import Enum, Float, Integer, Type, Unicode
 
+from .backends.base import Backend
 from .backends.local import LocalBackend
 from .handlers import routes
 from .service import JobService
 from .settings import Settings
+
+try:
+    from .backends.console import ConsoleBackend
+except ImportError:  # without the kernel client's pieces there are no console jobs
+    ConsoleBackend = None
 
 EVENT_SCHEMA = Path(__file__).parent / "event_schemas" / "job.yaml"
 EVENT_SCHEMA_ID = "urn:momo-jobs:events:job"
@@ -47,6 +53,15 @@ class MomoJobsApp(ExtensionApp):
     console_idle_seconds = Float(3600.0, config=True,
                                  help="A finished console job's idle kernel is shut down after this many seconds. Env: MOMO_JOBS_CONSOLE_IDLE.")
 
+    local_backend_class = Type(default_value=LocalBackend, klass=Backend, config=True,
+                               help="The backend that runs CPU and GPU jobs as local processes.")
+    console_backend_class = Type(default_value=ConsoleBackend, klass=Backend, allow_none=True, config=True,
+                                 help="The backend that runs console jobs in the server's kernels; None: no console jobs.")
+    ray_backend_class = Type(default_value="momo_jobs.server.backends.ray.RayBackend", klass=Backend, config=True,
+                             help="The backend that runs jobs on a Ray cluster (backend = 'ray').")
+    service_class = Type(default_value=JobService, klass=object, config=True,
+                         help="The job service the REST handlers call (a test swaps in a fake to test the handlers alone).")
+
     def _effective(self, name: str):
         value = os.environ.get(ENV_SETTINGS[name])
         if value is None:
@@ -64,18 +79,12 @@ class MomoJobsApp(ExtensionApp):
             raise ValueError("cpu_slots must be at least 1")
         return Settings(**values)
 
-    def build_backends(self, settings: Settings) -> dict:
-        backends = {"local": LocalBackend(settings, self.log)}
-        try:
-            from .backends.console import ConsoleBackend
-        except ImportError:
-            pass
-        else:
-            backends["console"] = ConsoleBackend(settings, self.log, self.serverapp)
+    def build_backends(self, settings: Settings) -> dict[str, Backend]:
+        backends = {"local": self.local_backend_class(settings, self.log)}
+        if self.console_backend_class is not None:
+            backends["console"] = self.console_backend_class(settings, self.log, self.serverapp)
         if settings.backend == "ray":
-            from .backends.ray import RayBackend
-
-            backends["ray"] = RayBackend(settings, self.log)
+            backends["ray"] = self.ray_backend_class(settings, self.log)
         return backends
 
     def initialize_settings(self):
@@ -88,7 +97,7 @@ class MomoJobsApp(ExtensionApp):
                 "action": action, "job_id": job_id, "status": job["status"] if job else None, "job": job,
             })
 
-        self.service = JobService(settings, Path(self.serverapp.root_dir), self.build_backends(settings),
+        self.service = self.service_class(settings, Path(self.serverapp.root_dir), self.build_backends(settings),
                                   emit=emit, log=self.log)
         self.settings["momo_jobs_service"] = self.service
 
