@@ -76,9 +76,11 @@ class LogRecorder:
             wrote = True
         return wrote
 
-    def close(self) -> None:
-        """The end of the output ends its last line too."""
-        if self._partial and self._record_metrics([self._partial], self._clock()):
+    def close(self, end_of_output: bool = True) -> None:
+        """The end of the output ends its last line too. With ``end_of_output`` False
+        (the recorder is put down while the job goes on), the unfinished line is left
+        for a recorder that resumes the log to finish."""
+        if end_of_output and self._partial and self._record_metrics([self._partial], self._clock()):
             self._metrics.flush()
         self._partial = b""
         for f in (self._log, self._index, self._metrics):
