@@ -16,6 +16,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { EVENT_SCHEMA, JobsClient } from './api';
 import {
@@ -25,6 +26,7 @@ import {
   jobActions,
   notifyFinished
 } from './commands';
+import { setTranslator } from './i18n';
 import { JobsModel, parseJobEvent } from './model';
 import { JobsSidebar } from './widgets/JobsSidebar';
 import { JobView } from './widgets/JobView';
@@ -41,7 +43,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILauncher,
     INotebookTracker,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -50,8 +53,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     launcher: ILauncher | null,
     notebooks: INotebookTracker | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    translator: ITranslator | null
   ) => {
+    setTranslator(translator);
     const client = new JobsClient({
       serverSettings: app.serviceManager.serverSettings
     });
