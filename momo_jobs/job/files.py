@@ -57,6 +57,7 @@ class RunSpec:
     gpu_ids: list[str] = field(default_factory=list)
     stop_grace: float = 10.0
     kernel: str | None = None  # the kernelspec a console job runs in (None: the server's default)
+    telemetry_seconds: float = 1.0  # how often the supervisor samples the job's processes (0: never)
 
     @property
     def folder(self) -> Path:

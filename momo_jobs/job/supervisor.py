@@ -9,6 +9,7 @@ SIGTERM to the job's group, SIGKILL after the grace period.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import signal
@@ -20,8 +21,16 @@ from pathlib import Path
 from ..vocabulary import JobFiles
 from .files import ExitRecord, RunSpec, utc_now, write_json_atomic
 from .recorder import LogRecorder
+from .telemetry import Telemetry
 
-READ_SIZE = 1 << 16
+# The pipe from the job is made this big (where the system allows), and read as
+# much at once: a job printing flat out rarely waits on a full pipe, and one read
+# (one time stamp, one write of the log) takes in thousands of lines.
+PIPE_SIZE = READ_SIZE = 1 << 20
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+# Buffered metric points and time stamps are flushed when the job's output pauses,
+# and at least this often while it streams.
+FLUSH_SECONDS = 0.05
 # After the script exits, processes it left in its group get this long to close
 # the pipe before they are ended too.
 LINGER_SECONDS = 1.0
@@ -88,11 +97,17 @@ class Supervisor:
         acting on stop requests all along (a script may close its output and run on)."""
         fd = child.stdout.fileno()
         os.set_blocking(fd, False)
+        try:
+            fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:  # over /proc/sys/fs/pipe-max-size: the default size stays
+            pass
         sel = selectors.DefaultSelector()
         sel.register(fd, selectors.EVENT_READ)
         reading = True
         exited_at: float | None = None
         termed_stop = False
+        telemetry = self._telemetry(child.pid, recorder)
+        flushed_at = time.monotonic()
         while True:
             if self.stop_requested and not termed_stop:
                 termed_stop = True
@@ -108,23 +123,44 @@ class Supervisor:
                 self._signal_group(pgid, signal.SIGKILL)
             if exited_at is not None and not reading:
                 break
+            if telemetry is not None and exited_at is None and telemetry.due(now):
+                recorder.write_points(telemetry.sample(now))
+                recorder.flush()
+            wait = POLL_SECONDS if telemetry is None else telemetry.timeout(now, POLL_SECONDS)
             if not reading:
-                time.sleep(POLL_SECONDS)
-            elif sel.select(timeout=POLL_SECONDS):
+                time.sleep(wait)
+            elif sel.select(timeout=wait):
                 try:
                     data = os.read(fd, READ_SIZE)
                 except BlockingIOError:
                     continue
                 if data:
-                    recorder.write(data)
-                else:
-                    reading = False
-                    sel.unregister(fd)
+                    recorder.write(data, flush=False)
+                    if now - flushed_at >= FLUSH_SECONDS:
+                        recorder.flush()
+                        flushed_at = now
+                    continue
+                reading = False
+                sel.unregister(fd)
             elif exited_at is not None and self._killed and now - exited_at > self.run.stop_grace + 5:
                 break  # a process outside the group holds the pipe: stop reading
+            recorder.flush()  # the output paused
+            flushed_at = now
         sel.close()
+        if telemetry is not None:
+            telemetry.close()
         child.wait()
         self._signal_group(pgid, signal.SIGKILL)
+
+    def _telemetry(self, pid: int, recorder: LogRecorder) -> Telemetry | None:
+        if not self.run.telemetry_seconds or self.run.telemetry_seconds <= 0:
+            return None
+        telemetry = Telemetry(pid, self.run.gpu_ids, self.run.telemetry_seconds, time.monotonic())
+        notices = telemetry.take_notices()
+        if notices:
+            recorder.write_points(notices)
+            recorder.flush()
+        return telemetry
 
     def _kill_deadline(self, exited_at: float | None) -> float | None:
         deadlines = []

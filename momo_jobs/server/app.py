@@ -31,6 +31,7 @@ ENV_SETTINGS = {
     "backend": "MOMO_JOBS_BACKEND",
     "ray_address": "MOMO_JOBS_RAY_ADDRESS",
     "console_idle_seconds": "MOMO_JOBS_CONSOLE_IDLE",
+    "telemetry_seconds": "MOMO_JOBS_TELEMETRY",
 }
 
 
@@ -52,6 +53,9 @@ class MomoJobsApp(ExtensionApp):
                           help="The Ray dashboard address for the ray backend, e.g. http://127.0.0.1:8265. Env: MOMO_JOBS_RAY_ADDRESS.")
     console_idle_seconds = Float(3600.0, config=True,
                                  help="A finished console job's idle kernel is shut down after this many seconds. Env: MOMO_JOBS_CONSOLE_IDLE.")
+    telemetry_seconds = Float(1.0, config=True,
+                              help="Seconds between samples of a running job's CPU, memory and GPU use (the sys/… "
+                                   "series); 0 turns telemetry off. Env: MOMO_JOBS_TELEMETRY.")
 
     local_backend_class = Type(default_value=LocalBackend, klass=Backend, config=True,
                                help="The backend that runs CPU and GPU jobs as local processes.")
@@ -77,6 +81,8 @@ class MomoJobsApp(ExtensionApp):
         values["data_dir"] = Path(values["data_dir"] or Path(jupyter_data_dir()) / "momo_jobs")
         if values["cpu_slots"] < 1:
             raise ValueError("cpu_slots must be at least 1")
+        if values["telemetry_seconds"] < 0:
+            raise ValueError("telemetry_seconds must be 0 (off) or more")
         return Settings(**values)
 
     def build_backends(self, settings: Settings) -> dict[str, Backend]:

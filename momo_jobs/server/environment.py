@@ -48,7 +48,7 @@ def job_environment(job: dict, gpu_ids: list[str], results: Path) -> dict[str, s
     return env
 
 
-def run_spec_for(job: dict, gpu_ids: list[str], stop_grace: float) -> RunSpec:
+def run_spec_for(job: dict, gpu_ids: list[str], stop_grace: float, telemetry_seconds: float = 1.0) -> RunSpec:
     """The job's snapshot run in its script's folder, on the GPUs it was given;
     makes sure that folder's ``results/`` exists."""
     results = results_dir(job)
@@ -57,4 +57,5 @@ def run_spec_for(job: dict, gpu_ids: list[str], stop_grace: float) -> RunSpec:
     return RunSpec(job_id=job["id"], job_dir=str(folder), interpreter=job["interpreter"],
                    script=str(folder / JobFiles.SNAPSHOT / job["snapshot_script"]), args=list(job["args"]),
                    cwd=job["cwd"], env=job_environment(job, gpu_ids, results), resource=job["resource"],
-                   gpus=job["gpus"], gpu_ids=gpu_ids, stop_grace=stop_grace, kernel=job.get("kernel"))
+                   gpus=job["gpus"], gpu_ids=gpu_ids, stop_grace=stop_grace, kernel=job.get("kernel"),
+                   telemetry_seconds=telemetry_seconds)

@@ -339,7 +339,7 @@ class JobService:
                     del self._positions[job_id]
 
     async def _launch(self, job: dict, gpu_ids: list[str]) -> None:
-        run = run_spec_for(job, gpu_ids, self.settings.stop_grace_seconds)
+        run = run_spec_for(job, gpu_ids, self.settings.stop_grace_seconds, self.settings.telemetry_seconds)
         now = time.time()
         try:
             self.store.update_job(job["id"], status=Status.RUNNING.value, gpu_ids=gpu_ids,

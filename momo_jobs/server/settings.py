@@ -16,3 +16,4 @@ class Settings:
     ray_address: str | None = None
     console_idle_seconds: float = 3600.0
     poll_interval: float = 0.1
+    telemetry_seconds: float = 1.0
