@@ -15,7 +15,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .errors import BadRequest, JobsError
-from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
+from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
+                       SubmitRequest)
 
 API = "/momo-jobs/api"
 MAX_BODY = 1 << 20
@@ -209,6 +210,25 @@ class ResourcesHandler(BaseHandler):
         self.reply(self.service.resources())
 
 
+class RunsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply(self.service.runs(RunsQuery.parse(
+            self.get_query_argument("ids", ""), self.get_query_argument("status", ""),
+            self.get_query_argument("sweep", ""), self.int_arg("limit", 100, 1, 1000),
+            self.int_arg("offset", 0, 0, 1 << 40))))
+
+
+class CompareHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply(self.service.compare(CompareQuery.parse(
+            self.get_query_argument("ids", ""), self.get_query_argument("names", ""),
+            self.get_query_argument("x", "time"), self.int_arg("max_points", 2000, 10, 100_000))))
+
+
 class ExamplesHandler(BaseHandler):
     @web.authenticated
     @authorized
@@ -229,4 +249,6 @@ def routes() -> list[tuple]:
         (r"/export", ExportHandler),
         (r"/resources", ResourcesHandler),
         (r"/examples", ExamplesHandler),
+        (r"/runs", RunsHandler),
+        (r"/compare", CompareHandler),
     ]]

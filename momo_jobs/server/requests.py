@@ -145,3 +145,47 @@ class MetricsQuery:
         if x not in X_AXES:
             raise BadRequest("x must be time, step or epoch")
         return cls(x, [n for n in names.split(",") if n] or None, max_points)
+
+
+MAX_COMPARED = 100
+
+
+def _names(text: str) -> list[str]:
+    return [n for n in text.split(",") if n]
+
+
+@dataclass(frozen=True)
+class RunsQuery:
+    """``GET /runs``: the runs of ``ids`` (in that order), or a page of those with one of
+    ``statuses`` in ``sweep``, newest first."""
+
+    ids: list[str] | None = None
+    statuses: list[str] = field(default_factory=list)
+    sweep: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+    @classmethod
+    def parse(cls, ids: str, status: str, sweep: str, limit: int, offset: int) -> "RunsQuery":
+        statuses = ListQuery.parse(status, limit, offset).statuses
+        return cls(list(dict.fromkeys(_names(ids))) or None, statuses, sweep or None, limit, offset)
+
+
+@dataclass(frozen=True)
+class CompareQuery:
+    """``GET /compare``: series of several jobs (all of a job's when no names are given), overlaid."""
+
+    ids: list[str]
+    names: list[str] | None = None
+    x: str = "time"
+    max_points: int = 2000
+
+    @classmethod
+    def parse(cls, ids: str, names: str, x: str, max_points: int) -> "CompareQuery":
+        job_ids = list(dict.fromkeys(_names(ids)))
+        if not job_ids:
+            raise BadRequest("ids must name at least one job: ids=a,b")
+        if len(job_ids) > MAX_COMPARED:
+            raise BadRequest(f"at most {MAX_COMPARED} jobs can be compared at once")
+        metrics = MetricsQuery.parse(x, names, max_points)
+        return cls(job_ids, metrics.names, metrics.x, metrics.max_points)

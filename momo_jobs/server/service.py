@@ -27,7 +27,9 @@ from .exporter import export_notebook
 from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
 from .presenter import job_json, json_safe, results_dir
-from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
+from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
+                       SubmitRequest)
+from .runs import compare, run_table
 from .scheduler import cpu_slots_used, held_gpus, jobs_to_start, queue_positions
 from .settings import Settings
 from .store import StatusMoveRefused, Store
@@ -258,6 +260,12 @@ class JobService:
             series.append({"name": row["name"], "x": xs, "y": ys, "count": row["count"]})
             other.extend({"name": row["name"], "time": t, "value": json_safe(v)} for t, v in others)
         return {"x": query.x, "series": series, "other": other}
+
+    def runs(self, query: RunsQuery) -> dict:
+        return run_table(self.store, query)
+
+    def compare(self, query: CompareQuery) -> dict:
+        return compare(self.store, [self._get(job_id) for job_id in query.ids], query)
 
     def metrics_csv(self, job_id: str) -> Iterator[str]:
         job = self._get(job_id)

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..job.protocol import is_plottable
+from ..job.protocol import is_plottable, param_text
 from ..vocabulary import STATUSES, can_move
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE jobs (
@@ -80,15 +80,35 @@ _SCHEMA_V3 = """
 ALTER TABLE jobs ADD COLUMN snapshot_script TEXT;
 """
 
+# Version 4: each series' summary (its last, least and greatest numeric value, each
+# with its step), kept as points arrive, so the runs table never reads points; and
+# the parameters a job printed ({"param": …}).
+_SCHEMA_SUMMARIES = """
+ALTER TABLE series ADD COLUMN last_v REAL;
+ALTER TABLE series ADD COLUMN last_step INTEGER;
+ALTER TABLE series ADD COLUMN min_v REAL;
+ALTER TABLE series ADD COLUMN min_step INTEGER;
+ALTER TABLE series ADD COLUMN max_v REAL;
+ALTER TABLE series ADD COLUMN max_step INTEGER;
+CREATE TABLE params (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job_seq, name)
+) WITHOUT ROWID;
+"""
+
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
 # Each is SQL, then an optional step in Python, in the same transaction.
-_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args")]
+_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args"),
+               (_SCHEMA_SUMMARIES, "_backfill_summaries")]
 
 # Points per block at each level: level k summarises BLOCK ** (k + 1) consecutive
 # points of a series (in the order printed).
 BLOCK = 32
 BLOCK_LEVELS = 3
 _BLOCK_COLUMNS = "n, min_v, min_t, min_step, min_epoch, max_v, max_t, max_step, max_epoch"
+SUMMARY_COLUMNS = ("last_v", "last_step", "min_v", "min_step", "max_v", "max_step")
 
 JSON_FIELDS = ("gpu_ids", "args", "env")
 
@@ -116,6 +136,23 @@ def _encode_value(value: Any) -> tuple[float | None, str | None]:
 
 def _value(point: tuple) -> float:
     return point[0]
+
+
+def summarize(summary: tuple, points: list[tuple]) -> tuple:
+    """A series' summary (last_v, last_step, min_v, min_step, max_v, max_step), all None
+    before its first number, moved on by ``points`` ((value, t, step, epoch), value None
+    when not a plain number) in the order printed: the first least and the first
+    greatest value keep their place."""
+    last_v, last_step, min_v, min_step, max_v, max_step = summary
+    for value, _t, step, _epoch in points:
+        if value is None:
+            continue
+        last_v, last_step = value, step
+        if min_v is None or value < min_v:
+            min_v, min_step = value, step
+        if max_v is None or value > max_v:
+            max_v, max_step = value, step
+    return last_v, last_step, min_v, min_step, max_v, max_step
 
 
 def _merge_block(a: tuple | None, b: tuple) -> tuple:
@@ -161,6 +198,16 @@ class Store:
             rows = self._db.execute("SELECT value, t, step, epoch FROM points WHERE series_id = ? ORDER BY rowid",
                                     (sid,)).fetchall()
             self._add_blocks(sid, 0, [tuple(r) for r in rows])
+
+    def _backfill_summaries(self) -> None:
+        for (sid,) in self._db.execute("SELECT id FROM series").fetchall():
+            rows = self._db.execute("SELECT value, t, step, epoch FROM points WHERE series_id = ? AND value IS NOT NULL "
+                                    "ORDER BY rowid", (sid,))
+            self._put_summary(sid, summarize((None,) * len(SUMMARY_COLUMNS), [tuple(r) for r in rows]))
+
+    def _put_summary(self, sid: int, summary: tuple) -> None:
+        self._db.execute(f"UPDATE series SET {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
+                         (*summary, sid))
 
     def _split_script_from_args(self) -> None:
         for seq, args in self._db.execute("SELECT seq, args FROM jobs").fetchall():
@@ -242,30 +289,38 @@ class Store:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM points WHERE series_id IN (SELECT s.id FROM series s JOIN jobs j ON s.job_seq = j.seq WHERE j.id = ?)", (job_id,))
             self._db.execute("DELETE FROM series WHERE job_seq IN (SELECT seq FROM jobs WHERE id = ?)", (job_id,))
+            self._db.execute("DELETE FROM params WHERE job_seq IN (SELECT seq FROM jobs WHERE id = ?)", (job_id,))
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             self._db.execute("COMMIT")
 
     # metrics
 
     def ingest_metrics(self, job: dict, records: list[dict], new_offset: int) -> None:
-        """Adds parsed points and moves the job's read offset in one transaction,
-        so a restart neither loses nor repeats a point."""
+        """Adds parsed points (and printed parameters: records with ``param``, the last
+        of a name wins), moves each series' summary on, and moves the job's read offset,
+        in one transaction, so a restart neither loses nor repeats a point."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 series_ids: dict[str, int] = {}
                 before: dict[int, int] = {}
+                summaries: dict[int, tuple] = {}
                 by_series: dict[int, list] = {}
-                rows = []
+                rows, params = [], {}
                 for rec in records:
-                    name = rec["metric"]
+                    name = rec.get("metric")
+                    if name is None:
+                        params[str(rec.get("param"))] = param_text(rec.get("value"))
+                        continue
                     sid = series_ids.get(name)
                     if sid is None:
                         self._db.execute("INSERT OR IGNORE INTO series (job_seq, name) VALUES (?, ?)", (job["seq"], name))
-                        sid, count = self._db.execute("SELECT id, count FROM series WHERE job_seq = ? AND name = ?",
-                                                      (job["seq"], name)).fetchone()
+                        sid, count, *summary = self._db.execute(
+                            f"SELECT id, count, {', '.join(SUMMARY_COLUMNS)} FROM series WHERE job_seq = ? AND name = ?",
+                            (job["seq"], name)).fetchone()
                         series_ids[name] = sid
                         before[sid] = count
+                        summaries[sid] = tuple(summary)
                         by_series[sid] = []
                     value, raw = _encode_value(rec["value"])
                     t, step, epoch = rec["t"], rec.get("step"), rec.get("epoch")
@@ -276,6 +331,9 @@ class Store:
                                      [(len(points), sid) for sid, points in by_series.items()])
                 for sid, points in by_series.items():
                     self._add_blocks(sid, before[sid], points)
+                    self._put_summary(sid, summarize(summaries[sid], points))
+                self._db.executemany("INSERT OR REPLACE INTO params (job_seq, name, value) VALUES (?, ?, ?)",
+                                     [(job["seq"], name, value) for name, value in params.items()])
                 self._db.execute("UPDATE jobs SET metrics_offset = ? WHERE seq = ?", (new_offset, job["seq"]))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -393,3 +451,60 @@ class Store:
                 "WHERE s.job_seq = ? ORDER BY p.rowid", (job["seq"],)).fetchall()
         for name, t, step, epoch, value, raw in rows:
             yield name, t, step, epoch, (value if raw is None else json.loads(raw))
+
+    # the runs table
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(r[1] == column for r in self._db.execute(f"PRAGMA table_info({table})"))
+
+    def list_runs(self, ids: list[str] | None = None, statuses: Iterable[str] | None = None, sweep: str | None = None,
+                  limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        """Jobs as rows of the runs table, newest first: those of ``ids``, or those with
+        one of ``statuses`` in ``sweep``. A sweep is no one's where jobs have no sweep_id."""
+        with self._lock:
+            has_sweep = self._has_column("jobs", "sweep_id")
+            columns = "seq, id, name, status, started_at, finished_at, started_unix, args" + (
+                ", sweep_id" if has_sweep else "")
+            where, params = [], []
+            if ids is not None:
+                where.append(f"id IN ({', '.join('?' * len(ids))})")
+                params += ids
+            if statuses:
+                statuses = list(statuses)
+                where.append(f"status IN ({', '.join('?' * len(statuses))})")
+                params += statuses
+            if sweep is not None:
+                if not has_sweep:
+                    return [], 0
+                where.append("sweep_id = ?")
+                params.append(sweep)
+            clause = f"WHERE {' AND '.join(where)}" if where else ""
+            total = self._db.execute(f"SELECT COUNT(*) FROM jobs {clause}", params).fetchone()[0]
+            rows = self._db.execute(f"SELECT {columns} FROM jobs {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                                    [*params, limit, offset]).fetchall()
+        return [dict(r) for r in rows], total
+
+    def summaries_of(self, seqs: list[int]) -> dict[int, list[sqlite3.Row]]:
+        """Each job's series with their summaries (no point is read)."""
+        found: dict[int, list] = {seq: [] for seq in seqs}
+        if not seqs:
+            return found
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT job_seq, name, count, {', '.join(SUMMARY_COLUMNS)} FROM series "
+                f"WHERE job_seq IN ({', '.join('?' * len(seqs))}) ORDER BY id", seqs).fetchall()
+        for row in rows:
+            found[row[0]].append(row)
+        return found
+
+    def params_of(self, seqs: list[int]) -> dict[int, dict[str, str]]:
+        """The parameters each job printed."""
+        found: dict[int, dict] = {seq: {} for seq in seqs}
+        if not seqs:
+            return found
+        with self._lock:
+            rows = self._db.execute(f"SELECT job_seq, name, value FROM params WHERE job_seq IN ({', '.join('?' * len(seqs))})",
+                                    seqs).fetchall()
+        for seq, name, value in rows:
+            found[seq][name] = value
+        return found

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
+from .display import best_text, default_metric, run_rows
 from .options import add_submit_options, split_script_args, submit_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
@@ -42,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
     p.add_argument("--csv", action="store_true", help="every point as CSV")
     p.add_argument("names", nargs="*")
+
+    p = sub.add_parser("compare", help="compare runs: their parameters, a metric's best and last, CPU and memory")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--metric", help="the metric to rank by (default: val_loss, loss, … whichever they share)")
+    p.add_argument("--csv", action="store_true", help="the table as CSV")
 
     p = sub.add_parser("export", help="export a notebook to a .py beside it")
     p.add_argument("notebook")
@@ -80,6 +87,36 @@ def _print_metrics(data: dict) -> None:
             print(f"{x}\t{y}")
     for point in data.get("other", []):
         print(f"# {point['name']} at {point['time']:.3f} s: {json.dumps(point['value'])}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def compared_runs(client: JobsClient, ids: list[str]) -> list[dict]:
+    """The runs of ``ids``, in that order; an id the server doesn't know is an error."""
+    runs = client.runs(ids=ids, limit=len(ids))["runs"]
+    missing = [i for i in ids if i not in {r["id"] for r in runs}]
+    if missing:
+        raise ClientError(f"no job {', '.join(missing)}", 404)
+    return runs
+
+
+def _print_compare(runs: list[dict], metric: str | None, as_csv: bool) -> None:
+    rows = run_rows(runs, metric)
+    columns = list(rows[0]) if rows else []
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([_cell(row[c]) for c in columns] for row in rows)
+        return
+    cells = [columns] + [[_cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip())
+    print(best_text(runs, metric))
 
 
 def run(argv: list[str]) -> int:
@@ -133,6 +170,9 @@ def run(argv: list[str]) -> int:
             sys.stdout.write(client.metrics_csv(args.id))
         else:
             _print_metrics(client.metrics(args.id, args.x, args.names, max_points=100_000))
+    elif args.command == "compare":
+        runs = compared_runs(client, list(dict.fromkeys(args.ids)))
+        _print_compare(runs, args.metric or default_metric(runs), args.csv)
     elif args.command == "export":
         print(client.export(args.notebook, args.overwrite)["path"])
     elif args.command == "resources":

@@ -193,6 +193,17 @@ class JobsClient:
     def metrics_csv(self, job_id: str) -> str:
         return self._read("GET", self._api_url(f"jobs/{job_id}/metrics", {"format": "csv"})).decode()
 
+    def runs(self, ids: Iterable[str] = (), status: str | None = None, sweep: str | None = None,
+             limit: int = 100, offset: int = 0) -> dict:
+        """The runs table: parameters, each series' last, min and max, telemetry peaks."""
+        return self.request("GET", "runs", params={"ids": ",".join(ids) or None, "status": status, "sweep": sweep,
+                                                   "limit": limit, "offset": offset})
+
+    def compare(self, ids: Iterable[str], names: Iterable[str] = (), x: str = "time", max_points: int = 2000) -> dict:
+        """Series of several jobs overlaid: ``{"x", "series": [{"job", "name", "x", "y", "count"}]}``."""
+        return self.request("GET", "compare", params={"ids": ",".join(ids), "names": ",".join(names) or None,
+                                                      "x": x, "max_points": max_points})
+
     def results(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{job_id}/results")
 

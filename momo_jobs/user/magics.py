@@ -25,13 +25,13 @@ from IPython.display import display
 
 from ..vocabulary import FINAL
 from .client import ClientError, JobsClient, server_root
-from .display import JobTable, chart_bundle, status_bundle, status_text
+from .display import JobTable, chart_bundle, compare_bundle, default_metric, run_rows, status_bundle, status_text
 from .options import add_submit_options, split_script_args, submit_kwargs
 
 POLL_SECONDS = 1.0
 CHART_REFRESH_SECONDS = 2.0
 SHOWN_LOG_CHARS = 2 << 20  # a notebook slows down with more output than this
-COMMANDS = ("submit", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "resources")
+COMMANDS = ("submit", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "compare", "resources")
 
 
 class JobMagicError(Exception):
@@ -363,6 +363,22 @@ class JobMagics(Magics):
             frame = frame[frame["metric"].isin(opts.names)].reset_index(drop=True)
         return frame
 
+    def cmd_compare(self, opts):
+        """Overlays a metric of several runs (one line per run) and returns the runs
+        table: parameters, the metric's best and last, CPU and memory peaks."""
+        ids = list(dict.fromkeys(self._resolve(ref)["id"] for ref in opts.ids))
+        runs = self._api("runs", ids=ids, limit=len(ids))["runs"]
+        metric = opts.metric or default_metric(runs)
+        stepped = metric and all((r["metrics"].get(metric) or {}).get("last_step") is not None for r in runs)
+        data = self._api("compare", ids, names=[metric] if metric else [], x=opts.x or ("step" if stepped else "time"))
+        display(compare_bundle(runs, data, metric), raw=True)
+        rows = run_rows(runs, metric)
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows).set_index("id")
+
     def cmd_resources(self, opts):
         res = self._api("resources")
         gpus = ", ".join(f"{g['index']} {g['name']}" + (f" (job {g['holder']})" if g.get("holder") else " (free)")
@@ -421,6 +437,11 @@ class JobMagics(Magics):
         p.add_argument("names", metavar="NAMES", nargs="*", help="only these metrics")
         p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
         p.add_argument("--no-refresh", action="store_true", help="draw once")
+        p = command("compare", "Overlay a metric of several runs and return their table (parameters, best values, "
+                               "CPU and memory).")
+        p.add_argument("ids", metavar="ID", nargs="+", help="job ids, id prefixes or names")
+        p.add_argument("--metric", help="the metric to overlay and rank by (default: val_loss, loss, …)")
+        p.add_argument("--x", choices=("time", "step", "epoch"), help="default: step when the metric has steps, else time")
         command("resources", "Show GPUs, CPU slots and queues.")
         return parser, commands
 
