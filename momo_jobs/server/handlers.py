@@ -210,23 +210,30 @@ class ResourcesHandler(BaseHandler):
         self.reply(self.service.resources())
 
 
-class RunsHandler(BaseHandler):
+class QueryHandler(BaseHandler):
+    """A GET that the service answers from a typed query of the query string."""
+
     @web.authenticated
     @authorized
     def get(self):
-        self.reply(self.service.runs(RunsQuery.parse(
-            self.get_query_argument("ids", ""), self.get_query_argument("status", ""),
-            self.get_query_argument("sweep", ""), self.int_arg("limit", 100, 1, 1000),
-            self.int_arg("offset", 0, 0, 1 << 40))))
+        self.reply(self.answer())
+
+    def answer(self) -> dict:
+        raise NotImplementedError
 
 
-class CompareHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    def get(self):
-        self.reply(self.service.compare(CompareQuery.parse(
-            self.get_query_argument("ids", ""), self.get_query_argument("names", ""),
-            self.get_query_argument("x", "time"), self.int_arg("max_points", 2000, 10, 100_000))))
+class RunsHandler(QueryHandler):
+    def answer(self):
+        arg = self.get_query_argument
+        return self.service.runs(RunsQuery.parse(arg("ids", ""), arg("status", ""), arg("sweep", ""),
+                                                 self.int_arg("limit", 100, 1, 1000), self.int_arg("offset", 0, 0, 1 << 40)))
+
+
+class CompareHandler(QueryHandler):
+    def answer(self):
+        arg = self.get_query_argument
+        return self.service.compare(CompareQuery.parse(arg("ids", ""), arg("names", ""), arg("x", "time"),
+                                                       self.int_arg("max_points", 2000, 10, 100_000)))
 
 
 class ExamplesHandler(BaseHandler):
