@@ -91,3 +91,23 @@ def test_import_momo_jobs_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_callback_prints_the_run_s_parameters():
+    from momo_jobs.job.protocol import ParamPoint, find_record
+
+    x, y = tiny_data(32)
+    model = tiny_model()
+    out = io.StringIO()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[MetricsCallback(file=out, batch_size=16)])
+    params = {found[0].param: found[0].value for found in map(find_record, out.getvalue().splitlines())
+              if found is not None and isinstance(found[0], ParamPoint)}
+    assert params["optimizer"] == "SGD" and params["epochs"] == 2 and params["batch_size"] == 16
+    assert params["learning_rate"] == pytest.approx(0.01)
+
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10, warmup_target=3e-3, warmup_steps=2)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy")
+    out = io.StringIO()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[MetricsCallback(file=out)])
+    assert '{"param": "learning_rate", "value": "CosineDecay(initial_learning_rate=0, decay_steps=10' in out.getvalue()
+    assert '"batch_size"' not in out.getvalue()
