@@ -4,34 +4,40 @@ all record through it."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..vocabulary import JobFiles
-from .protocol import MAX_METRIC_LINE, MetricPoint, ParamPoint, _point_from, find_record
+from .protocol import MAX_METRIC_LINE, ParamPoint, find_record
 
 _BLANKS = b"\r\t "
 _METRICS_BUFFER = 1 << 20
-
-
-def _json_int(number: int | None) -> bytes:
-    return b"null" if number is None else b"%d" % number
+_INT = rb"-?(?:0|[1-9][0-9]*)"
+# A line that is nothing but a metric object as log_metric (json.dumps) writes it: an
+# ASCII name without escapes, a number, then an integer step and/or epoch. Such a line
+# is a metric by the protocol, so a read made of them is recorded without decoding
+# each line (a job printing metrics flat out).
+_CANONICAL = re.compile(
+    rb'^\{("metric": "[ !#-\[\]-~]{1,1000}", "value": (?:' + _INT + rb'(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?'
+    rb'|NaN|-?Infinity)(?:, "step": ' + _INT + rb')?(?:, "epoch": ' + _INT + rb')?)\}[\r\t ]*$', re.MULTILINE)
+# A line ending in "}": one that may end in a metric object.
+_CANDIDATE = re.compile(rb"\}[\r\t ]*$", re.MULTILINE)
+# Each record starts with a null step and epoch: a metric's own, when it has them, come
+# later in the object and win (JSON's last key wins). The time comes last (it wins over
+# a "t" of the object's).
+_HEAD = b'{"step": null, "epoch": null, '
 
 
 def _ends_in_object(line: bytes) -> bool:
     return line.endswith(b"}") or (line.endswith((b"\r", b" ", b"\t")) and line.rstrip(_BLANKS).endswith(b"}"))
 
 
-def _record_line(point: MetricPoint | ParamPoint, obj: bytes, t: bytes) -> bytes:
+def _record_line(obj: bytes, is_param: bool, t: bytes) -> bytes:
     """A metrics.jsonl line: the object as printed, not encoded again (this runs for
-    every metric line). A metric gets its step and epoch first (the object's own, when
-    it has them, come later and are the same); the time comes last (it wins over a
-    "t" of the object's). A parameter is the object as printed and the time."""
-    if type(point) is ParamPoint:
-        return b"%b, \"t\": %b}\n" % (obj[:-1], t)
-    return b'{"step": %b, "epoch": %b, %b, "t": %b}\n' % (_json_int(point.step), _json_int(point.epoch),
-                                                         obj[1:-1], t)
+    every metric line), and the time it was read. A parameter is the object and the time."""
+    return b"%b, \"t\": %b}\n" % (obj[:-1], t) if is_param else b"%b%b, \"t\": %b}\n" % (_HEAD, obj[1:-1], t)
 
 
 class LogRecorder:
@@ -75,9 +81,10 @@ class LogRecorder:
         self._log.write(data)
         self._size += len(data)
         self._index.write(f"{now:.6f} {self._size}\n")
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()[-MAX_METRIC_LINE:]
-        out = self._records(lines, repr(now).encode())
+        text = self._partial + data
+        end = text.rfind(b"\n") + 1
+        self._partial = text[end:][-MAX_METRIC_LINE:]
+        out = self._records(text[:end], repr(now).encode())
         if out:
             self._metrics.write(out)
         if flush:
@@ -95,34 +102,26 @@ class LogRecorder:
         self._metrics.flush()
 
     @staticmethod
-    def _records(lines: list[bytes], t: bytes) -> bytes:
-        candidates = [line for line in lines if _ends_in_object(line)]
+    def _records(text: bytes, t: bytes) -> bytes:
+        """The records of the whole lines of ``text``, read at time ``t``."""
+        candidates = len(_CANDIDATE.findall(text))
         if not candidates:
             return b""
-        whole = [line.rstrip(_BLANKS) for line in candidates if line.startswith(b"{")]
-        if len(whole) == len(candidates) and all(len(line) <= MAX_METRIC_LINE for line in whole):
-            # The common case, a job printing metric lines flat out: each line one
-            # object, decoded in one call.
-            try:
-                objects = json.loads(b"[" + b",".join(whole) + b"]")
-            except (ValueError, RecursionError):
-                objects = None
-            if objects is not None and len(objects) == len(whole):
-                out = []
-                for obj, line in zip(objects, whole):
-                    point = _point_from(obj)
-                    if point is not None:
-                        out.append(_record_line(point, line, t))
-                return b"".join(out)
-        return LogRecorder._records_one_by_one(candidates, t)
-
-    @staticmethod
-    def _records_one_by_one(candidates: list[bytes], t: bytes) -> bytes:
+        found = _CANONICAL.findall(text)
+        tail = b', "t": ' + t + b"}\n"
+        if len(found) == candidates:  # every line that may hold a metric is a plain one
+            return _HEAD + (tail + _HEAD).join(found) + tail
         out = []
-        for raw in candidates:
-            found = find_record(raw.decode("utf-8", "replace"))
-            if found is not None:
-                out.append(_record_line(found[0], found[1].encode(), t))
+        for line in text.split(b"\n"):
+            if not _ends_in_object(line):
+                continue
+            plain = _CANONICAL.match(line)
+            if plain is not None:
+                out.append(_HEAD + plain.group(1) + tail)
+                continue
+            record = find_record(line.decode("utf-8", "replace"))
+            if record is not None:
+                out.append(_record_line(record[1].encode(), type(record[0]) is ParamPoint, t))
         return b"".join(out)
 
     def close(self, end_of_output: bool = True) -> None:
@@ -130,7 +129,7 @@ class LogRecorder:
         (the recorder is put down while the job goes on), the unfinished line is left
         for a recorder that resumes the log to finish."""
         if end_of_output and self._partial:
-            out = self._records([self._partial], repr(self._clock()).encode())
+            out = self._records(self._partial + b"\n", repr(self._clock()).encode())
             if out:
                 self._metrics.write(out)
         self._partial = b""
