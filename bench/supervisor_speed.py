@@ -58,11 +58,15 @@ def as_job(server: Server, rel: str, n: int, tmp: Path) -> tuple[float, int, int
     return float(stamp.read_text()), lines, points
 
 
-def main() -> int:
+def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=300_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--lines", type=int, default=300_000, help="lines the script writes")
+    parser.add_argument("--runs", type=int, default=5, help="trials of each")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = options()
     n = args.lines
     header(f"supervisor speed: {n:,} ready-made metric lines written flat out")
     base, job = [], []

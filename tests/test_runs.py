@@ -85,13 +85,11 @@ def test_summaries_equal_what_the_points_give(tmp_path_factory, points, cuts):
     bounds = sorted({0, len(records), *(c for c in cuts if c <= len(records))})
     for a, b in zip(bounds, bounds[1:]):  # arriving in batches
         store.ingest_metrics(job, records[a:b], b)
-    summaries = {row["name"]: row for row in store.summaries_of([job["seq"]])[job["seq"]]}
-    for name in {n for n, _, _ in points}:
+    summaries = json.loads(store.get_job(job["id"])["run_metrics"])
+    assert set(summaries) == {n for n, _, _ in points}
+    for name, summary in summaries.items():
         mine = [(v, s) for n, v, s in points if n == name]
-        row = summaries[name]
-        assert row["count"] == len(mine)
-        assert {"last": row["last_v"], "last_step": row["last_step"], "min": row["min_v"], "min_step": row["min_step"],
-                "max": row["max_v"], "max_step": row["max_step"]} == summary_from_points(mine)
+        assert summary == {"count": len(mine), **summary_from_points(mine)}
     store.close()
 
 
@@ -109,9 +107,8 @@ def test_the_migration_backfills_the_summaries_of_old_series(tmp_path):
     db.commit()
     db.close()
     store = Store(path)
-    (row,) = store.summaries_of([1])[1]
-    assert (row["last_v"], row["last_step"], row["min_v"], row["min_step"], row["max_v"], row["max_step"]) == \
-        (0.3, 4, 0.2, 2, 0.5, 1)
+    assert json.loads(store.get_job("old")["run_metrics"]) == {"loss": {
+        "count": 4, "last": 0.3, "last_step": 4, "min": 0.2, "min_step": 2, "max": 0.5, "max_step": 1}}
     assert store.params_of([1]) == {1: {}}
     store.close()
 

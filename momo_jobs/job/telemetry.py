@@ -9,6 +9,7 @@ and without them a job runs as before, with a notice saying what is missing.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 CPU_PERCENT = "sys/cpu_percent"
@@ -17,9 +18,23 @@ RSS_BYTES = "sys/rss_bytes"
 NOTICE = "sys/notice"
 
 
+_GPU_MEMORY = re.compile(r"^sys/gpu\d+/memory_bytes$")
+
+
 def gpu_series(i: int) -> tuple[str, str, str]:
     """The series of the job's ``i``-th GPU: utilisation, memory of the job's processes, device memory."""
     return f"sys/gpu{i}/util_percent", f"sys/gpu{i}/memory_bytes", f"sys/gpu{i}/device_memory_bytes"
+
+
+def peaks(metrics: dict[str, dict]) -> dict[str, Any]:
+    """The highest CPU use, resident memory and GPU memory (on any one of the job's
+    GPUs) that telemetry saw, from the series' summaries ({name: {"max", …}})."""
+    def highest(name):
+        return metrics[name]["max"] if name in metrics else None
+
+    gpu = [m["max"] for name, m in metrics.items() if _GPU_MEMORY.match(name) and m["max"] is not None]
+    return {"cpu_percent": highest(CPU_PERCENT), "rss_bytes": highest(RSS_BYTES),
+            "gpu_memory_bytes": max(gpu) if gpu else None}
 
 
 def _tree_pids(root: int) -> list[int]:

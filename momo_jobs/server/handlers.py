@@ -15,6 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .errors import BadRequest, JobsError
+from .presenter import JsonText
 from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
                        SubmitRequest)
 
@@ -94,7 +95,7 @@ class BaseHandler(APIHandler):
 
     def reply(self, obj, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(obj, allow_nan=False))
+        self.finish(obj if isinstance(obj, JsonText) else json.dumps(obj, allow_nan=False))
 
     async def download_file(self, chunks, filename: str, content_type: str) -> None:
         """A file for the browser to save. Like JupyterLab's own downloads (/files), a

@@ -40,6 +40,10 @@ def job_json(job: dict, position: int | None, root: Path) -> dict:
     return out
 
 
+class JsonText(str):
+    """An answer already encoded as JSON (a large one built from stored JSON text)."""
+
+
 def json_safe(value: Any) -> Any:
     """A metric's value as strict JSON can carry it: NaN and Infinity become null."""
     if isinstance(value, float):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..job.protocol import is_plottable, param_text
+from ..job.telemetry import peaks
 from ..vocabulary import STATUSES, can_move
 
 SCHEMA_VERSION = 4
@@ -81,9 +82,13 @@ ALTER TABLE jobs ADD COLUMN snapshot_script TEXT;
 """
 
 # Version 4: each series' summary (its last, least and greatest numeric value, each
-# with its step), kept as points arrive, so the runs table never reads points; and
+# with its step), kept as points arrive, so the runs table never reads points; the
+# job's summaries together as the runs table shows them (JSON text, so a page of a
+# thousand runs is read and answered without decoding ten thousand summaries); and
 # the parameters a job printed ({"param": …}).
 _SCHEMA_SUMMARIES = """
+ALTER TABLE jobs ADD COLUMN run_metrics TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN run_peak TEXT NOT NULL DEFAULT '{"cpu_percent": null, "rss_bytes": null, "gpu_memory_bytes": null}';
 ALTER TABLE series ADD COLUMN last_v REAL;
 ALTER TABLE series ADD COLUMN last_step INTEGER;
 ALTER TABLE series ADD COLUMN min_v REAL;
@@ -109,6 +114,8 @@ BLOCK = 32
 BLOCK_LEVELS = 3
 _BLOCK_COLUMNS = "n, min_v, min_t, min_step, min_epoch, max_v, max_t, max_step, max_epoch"
 SUMMARY_COLUMNS = ("last_v", "last_step", "min_v", "min_step", "max_v", "max_step")
+# A series' summary as the runs table names it (DESIGN §3 "Run": metrics).
+SUMMARY_KEYS = ("count", "last", "last_step", "min", "min_step", "max", "max_step")
 
 JSON_FIELDS = ("gpu_ids", "args", "env")
 
@@ -204,6 +211,16 @@ class Store:
             rows = self._db.execute("SELECT value, t, step, epoch FROM points WHERE series_id = ? AND value IS NOT NULL "
                                     "ORDER BY rowid", (sid,))
             self._put_summary(sid, summarize((None,) * len(SUMMARY_COLUMNS), [tuple(r) for r in rows]))
+        for (seq,) in self._db.execute("SELECT DISTINCT job_seq FROM series").fetchall():
+            self._put_run_metrics(seq)
+
+    def _put_run_metrics(self, seq: int) -> None:
+        """The job's series summaries as one JSON object, {name: {count, last, …}}, and its telemetry peaks."""
+        rows = self._db.execute(f"SELECT name, count, {', '.join(SUMMARY_COLUMNS)} FROM series WHERE job_seq = ? "
+                                "ORDER BY id", (seq,)).fetchall()
+        metrics = {row[0]: dict(zip(SUMMARY_KEYS, tuple(row)[1:])) for row in rows}
+        self._db.execute("UPDATE jobs SET run_metrics = ?, run_peak = ? WHERE seq = ?",
+                         (json.dumps(metrics, allow_nan=False), json.dumps(peaks(metrics), allow_nan=False), seq))
 
     def _put_summary(self, sid: int, summary: tuple) -> None:
         self._db.execute(f"UPDATE series SET {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
@@ -332,6 +349,8 @@ class Store:
                 for sid, points in by_series.items():
                     self._add_blocks(sid, before[sid], points)
                     self._put_summary(sid, summarize(summaries[sid], points))
+                if by_series:
+                    self._put_run_metrics(job["seq"])
                 self._db.executemany("INSERT OR REPLACE INTO params (job_seq, name, value) VALUES (?, ?, ?)",
                                      [(job["seq"], name, value) for name, value in params.items()])
                 self._db.execute("UPDATE jobs SET metrics_offset = ? WHERE seq = ?", (new_offset, job["seq"]))
@@ -424,23 +443,22 @@ class Store:
         level = 0
         while level < BLOCK_LEVELS - 1 and count / BLOCK ** (level + 1) > 16 * buckets:
             level += 1
-        blocks = [tuple(r) for r in self._db.execute(
-            f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? ORDER BY idx", (series_id, level))]
-        group = max(1, -(-len(blocks) // buckets))
-        at = {"time": 1, "step": 2, "epoch": 3}[x]
+        (blocks,) = self._db.execute("SELECT COUNT(*) FROM blocks WHERE series_id = ? AND level = ?",
+                                     (series_id, level)).fetchone()
+        group = max(1, -(-blocks // buckets))
+        at = {"time": "t", "step": "step", "epoch": "epoch"}[x]
+        offset = started if x == "time" else 0
+        cursor = self._db.cursor()
+        cursor.row_factory = None
         picked = {}
-        for g in range(0, len(blocks), group):
-            merged = None
-            for block in blocks[g:g + group]:
-                merged = _merge_block(merged, block)
-            for point in (merged[1:5], merged[5:9]):
-                xv = point[at]
-                if xv is None:
-                    continue
-                if x == "time":
-                    xv -= started
-                picked[(xv, point[0])] = (xv, point[0])
-        ordered = sorted(picked.values(), key=lambda p: p[0])
+        # Each run of ``group`` blocks: its least and its greatest point (SQLite takes the
+        # other columns from the row that holds the minimum or maximum; the first on ties).
+        for side, pick in (("min", "MIN"), ("max", "MAX")):
+            for xv, yv in cursor.execute(f"SELECT {side}_{at}, {pick}({side}_v) FROM blocks WHERE series_id = ? "
+                                         "AND level = ? GROUP BY idx / ?", (series_id, level, group)):
+                if xv is not None:
+                    picked[(xv - offset, yv)] = None
+        ordered = sorted(picked)
         return [p[0] for p in ordered], [p[1] for p in ordered]
 
     def all_points(self, job: dict) -> Iterator[tuple]:
@@ -463,7 +481,7 @@ class Store:
         one of ``statuses`` in ``sweep``. A sweep is no one's where jobs have no sweep_id."""
         with self._lock:
             has_sweep = self._has_column("jobs", "sweep_id")
-            columns = "seq, id, name, status, started_at, finished_at, started_unix, args" + (
+            columns = "seq, id, name, status, started_at, finished_at, started_unix, args, run_metrics, run_peak" + (
                 ", sweep_id" if has_sweep else "")
             where, params = [], []
             if ids is not None:
@@ -483,19 +501,6 @@ class Store:
             rows = self._db.execute(f"SELECT {columns} FROM jobs {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
                                     [*params, limit, offset]).fetchall()
         return [dict(r) for r in rows], total
-
-    def summaries_of(self, seqs: list[int]) -> dict[int, list[sqlite3.Row]]:
-        """Each job's series with their summaries (no point is read)."""
-        found: dict[int, list] = {seq: [] for seq in seqs}
-        if not seqs:
-            return found
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT job_seq, name, count, {', '.join(SUMMARY_COLUMNS)} FROM series "
-                f"WHERE job_seq IN ({', '.join('?' * len(seqs))}) ORDER BY id", seqs).fetchall()
-        for row in rows:
-            found[row[0]].append(row)
-        return found
 
     def params_of(self, seqs: list[int]) -> dict[int, dict[str, str]]:
         """The parameters each job printed."""
