@@ -48,6 +48,7 @@ class ServerProcess:
             "MOMO_JOBS_GPUS": "",
             "MOMO_JOBS_CPU_SLOTS": "2",
             "MOMO_JOBS_STOP_GRACE": "2",
+            "MOMO_JOBS_TELEMETRY": "0",  # a test's jobs have only the series they print, unless it asks
         })
         env.update(self.extra_env)
         return env

@@ -104,10 +104,11 @@ def test_compare_shows_params_best_values_and_which_run_is_best(server):
         assert server.client().wait(job_id, timeout=60)["status"] == "completed"
     table = cli(server, "compare", *ids)
     assert table.returncode == 0, table.stderr
-    header, first, second, best = table.stdout.splitlines()
-    for column in ("param lr", "param optimizer", "val_loss best", "val_loss best step", "peak cpu %", "peak rss MiB"):
+    header, first, second, same, best = table.stdout.splitlines()
+    for column in ("param lr", "val_loss best", "val_loss best step", "peak cpu %", "peak rss MiB"):
         assert column in header
-    assert first.startswith(ids[0]) and "0.1" in first and "sgd" in first
+    assert "param optimizer" not in header and same == "same in every run: optimizer=sgd"
+    assert first.startswith(ids[0]) and "0.1" in first
     assert best.startswith(f"best: lr2 [{ids[1]}], lowest val_loss 0.142857 at step 3") and "lr=2" in best
     as_csv = cli(server, "compare", *ids, "--csv", "--metric", "val_loss").stdout.splitlines()
     assert as_csv[0].startswith("id,name,status,duration_s,param lr,param optimizer,val_loss best,")

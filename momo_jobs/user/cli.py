@@ -9,10 +9,11 @@ from pathlib import Path
 
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
-from .display import best_text, default_metric, run_rows
+from .display import best_text, default_metric, run_rows, shared_params
 from .options import add_submit_options, split_script_args, submit_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
+MAX_CELL = 48  # characters of a cell of the compare table (--csv gives them whole)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,17 +106,21 @@ def compared_runs(client: JobsClient, ids: list[str]) -> list[dict]:
 
 
 def _print_compare(runs: list[dict], metric: str | None, as_csv: bool) -> None:
-    rows = run_rows(runs, metric)
+    """The runs side by side; as text, only the parameters that differ (the rest on one line)."""
+    rows = run_rows(runs, metric, differing_only=not as_csv)
     columns = list(rows[0]) if rows else []
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         writer.writerows([_cell(row[c]) for c in columns] for row in rows)
         return
-    cells = [columns] + [[_cell(row[c]) for c in columns] for row in rows]
+    cells = [columns] + [[_cell(row[c])[:MAX_CELL] for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     for line in cells:
         print("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip())
+    same = shared_params(runs)
+    if same:
+        print("same in every run: " + ", ".join(f"{k}={v}" for k, v in same.items()))
     print(best_text(runs, metric))
 
 

@@ -162,10 +162,20 @@ def _mib(value: float | None) -> float | None:
     return None if value is None else round(value / (1 << 20), 1)
 
 
-def run_rows(runs: list[dict], metric: str | None) -> list[dict]:
-    """One flat row per run: its parameters, the metric's best, last and where its best
-    lies, and its telemetry peaks (CPU %, memory in MiB)."""
-    params = list(dict.fromkeys(p for r in runs for p in r["params"]))
+def shared_params(runs: list[dict]) -> dict[str, str]:
+    """The parameters every run has with the same value (when there are two runs or more)."""
+    if len(runs) < 2:
+        return {}
+    first = runs[0]["params"]
+    return {k: v for k, v in first.items() if all(r["params"].get(k) == v for r in runs[1:])}
+
+
+def run_rows(runs: list[dict], metric: str | None, differing_only: bool = False) -> list[dict]:
+    """One flat row per run: its parameters (with ``differing_only``, those that tell the
+    runs apart), the metric's best, last and where its best lies, and its telemetry peaks
+    (CPU %, memory in MiB)."""
+    same = shared_params(runs) if differing_only else {}
+    params = [p for p in dict.fromkeys(p for r in runs for p in r["params"]) if p not in same]
     rows = []
     for run in runs:
         row = {"id": run["id"], "name": run["name"], "status": run["status"], "duration_s": run["duration"]}

@@ -40,7 +40,8 @@ def learning_rate_param(optimizer: Any) -> Any:
                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         return f"{type(rate).__name__}({', '.join(f'{k}={v:g}' for k, v in config.items())})"
     try:
-        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        # At float32's precision: 0.1, not 0.10000000149011612.
+        return float(f"{float(keras.ops.convert_to_numpy(optimizer.learning_rate)):.7g}")
     except (AttributeError, TypeError, ValueError):
         return None
 
