@@ -3,7 +3,8 @@
 Started detached (a new session) by the local backend. It starts the user's
 script in a process group of its own, copies its merged stdout/stderr into the
 job folder, parses metric lines, and writes ``exit.json`` when the script is
-over. The server only reads these files, so it can be slow, restarted or
+over; every ``telemetry_seconds`` it samples the job's processes (and GPUs) into
+the metrics too. The server only reads these files, so it can be slow, restarted or
 killed without touching the job. SIGTERM to the supervisor is a stop request:
 SIGTERM to the job's group, SIGKILL after the grace period.
 """
