@@ -326,8 +326,9 @@ class Store:
                 rows, params = [], {}
                 for rec in records:
                     name = rec.get("metric")
-                    if name is None:
-                        params[str(rec.get("param"))] = param_text(rec.get("value"))
+                    if name is None:  # a parameter line (anything else there is no record of ours)
+                        if isinstance(rec.get("param"), str):
+                            params[rec["param"]] = param_text(rec.get("value"))
                         continue
                     sid = series_ids.get(name)
                     if sid is None:
