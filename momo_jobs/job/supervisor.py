@@ -108,7 +108,7 @@ class Supervisor:
         exited_at: float | None = None
         termed_stop = False
         telemetry = self._telemetry(child.pid, recorder)
-        flushed_at = time.monotonic()
+        flushed_at = float("-inf")  # the first read is flushed at once (a job's first line)
         while True:
             if self.stop_requested and not termed_stop:
                 termed_stop = True
