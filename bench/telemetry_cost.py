@@ -86,9 +86,9 @@ def main() -> int:
             print(f"  run {i + 1}: supervisor and script {off[-1] * 100:.3f}% of a core with telemetry off, "
                   f"{on[-1] * 100:.3f}% on", flush=True)
     cost = median(on) - median(off)
-    verdict("telemetry at most 0.5% of a core per running job", sample <= 0.005 and cost <= 0.005,
-            f"{sample * 100:.3f}% a sample a second; whole supervisor +{cost * 100:.3f}% of a core "
-            f"({median(on) * 100:.3f}% on vs {median(off) * 100:.3f}% off)")
+    detail = (f"{sample * 100:.3f}% a sample a second; whole supervisor +{cost * 100:.3f}% of a core "
+              f"({median(on) * 100:.3f}% on vs {median(off) * 100:.3f}% off)")
+    verdict("telemetry at most 0.5% of a core per running job", sample <= 0.005 and cost <= 0.005, detail)
     write_results("telemetry_cost")
     return 0
 
