@@ -29,7 +29,7 @@ import {
   runColumns
 } from './runtable';
 import { ClickMode, JobSelection } from './selection';
-import { isSystemMetric } from './telemetry';
+import { isSystemMetric, TELEMETRY_NOTICE } from './telemetry';
 
 /** A row of the table: a run, or the heading of a sweep's runs. */
 export type RunsRow =
@@ -517,7 +517,8 @@ export class CompareModel implements IDisposable {
     this._minIntervalMs = options.minIntervalMs ?? 1000;
     this.runs.selection.changed.connect(this._onSelection, this);
     this.runs.runsUpdated.connect(this._onRunsUpdated, this);
-    this._ids = this.runs.selection.ids.slice();
+    this._maxRuns = options.maxRuns ?? 50;
+    this._ids = this._chosen();
   }
 
   readonly runs: RunsModel;
@@ -529,6 +530,11 @@ export class CompareModel implements IDisposable {
   /** The runs overlaid: the selection, in the order it was made. */
   get ids(): ReadonlyArray<string> {
     return this._ids;
+  }
+
+  /** Selected runs left out of the overlay (past `maxRuns`). */
+  get omitted(): number {
+    return Math.max(0, this.runs.selection.size - this._ids.length);
   }
 
   /** The answer for the current ids (null before the first, or with none). */
@@ -640,7 +646,10 @@ export class CompareModel implements IDisposable {
         return undefined; // not loaded yet: ask for all
       }
       for (const name in run.metrics ?? {}) {
-        if (this._showSystem || !isSystemMetric(name)) {
+        if (
+          name !== TELEMETRY_NOTICE &&
+          (this._showSystem || !isSystemMetric(name))
+        ) {
           names.add(name);
         }
       }
@@ -683,12 +692,17 @@ export class CompareModel implements IDisposable {
     }
   }
 
+  private _chosen(): string[] {
+    return this.runs.selection.ids.slice(0, this._maxRuns);
+  }
+
   private _onSelection(): void {
-    const ids = this.runs.selection.ids;
+    const ids = this._chosen();
     if (sameIds(ids, this._ids)) {
+      this._changed.emit(); // the count of those left out may have changed
       return;
     }
-    this._ids = ids.slice();
+    this._ids = ids;
     this._changed.emit();
     this.schedule();
   }
@@ -700,6 +714,7 @@ export class CompareModel implements IDisposable {
   }
 
   private _ids: string[];
+  private _maxRuns: number;
   private _maxPoints: number;
   private _minIntervalMs: number;
   private _x: MetricX = 'time';
@@ -723,6 +738,8 @@ function sameIds(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {
 export namespace CompareModel {
   export interface IOptions {
     runs: RunsModel;
+    /** The most runs overlaid, the first selected (default 50). */
+    maxRuns?: number;
     /** Points per series asked of the server (default 1000). */
     maxPoints?: number;
     /** Least time between two fetches, ms (default 1000). */

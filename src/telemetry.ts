@@ -5,6 +5,12 @@
 import { formatBytes } from './format';
 import { trans } from './i18n';
 
+/**
+ * The text series in which the job's supervisor says what telemetry it could
+ * not take (no NVML for a GPU job, no psutil).
+ */
+export const TELEMETRY_NOTICE = 'sys/notice';
+
 /** Telemetry series written by momo-jobs itself (DESIGN §4). */
 export function isSystemMetric(name: string): boolean {
   return name.startsWith('sys/');
@@ -67,4 +73,18 @@ export function compareSystemSeries(a: string, b: string): number {
   const x = systemSeriesInfo(a)?.order ?? `9-${a}`;
   const y = systemSeriesInfo(b)?.order ?? `9-${b}`;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * What the view says about missing telemetry, each text once: the job's
+ * `telemetry_note` and the notices its supervisor wrote.
+ */
+export function telemetryNotices(
+  note: string | null | undefined,
+  other: ReadonlyArray<{ name: string; value: unknown }>
+): string[] {
+  const texts = other
+    .filter(o => o.name === TELEMETRY_NOTICE && typeof o.value === 'string')
+    .map(o => o.value as string);
+  return Array.from(new Set(note ? [note, ...texts] : texts));
 }

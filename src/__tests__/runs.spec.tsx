@@ -504,6 +504,11 @@ describe('the overlay of runs', () => {
       'lr-0.01',
       'lr-0.001'
     ]);
+    // more runs than an overlay takes: the first ones, and a count of the rest
+    const few = new CompareModel({ runs: model, minIntervalMs: 0, maxRuns: 2 });
+    expect(few.ids).toHaveLength(2);
+    expect(few.omitted).toBe(1);
+    few.dispose();
     compare.x = 'step';
     await compare.refresh();
     expect(
@@ -554,6 +559,30 @@ describe('telemetry in the job view', () => {
       );
     });
     expect(container.querySelector('section[aria-label="System"]')).toBeNull();
+
+    // the notice the supervisor printed says it too, once, and is no user metric
+    const notice = 'GPU telemetry off: NVML is not available (NVMLError)';
+    server.routes['GET jobs/j1/metrics'] = () => ({
+      body: {
+        x: 'time',
+        series: [{ name: 'sys/notice', x: [0], y: [null], count: 2 }],
+        other: [
+          { name: 'sys/notice', time: 0, value: notice },
+          { name: 'sys/notice', time: 1, value: notice }
+        ]
+      }
+    });
+    await act(() => metrics.refresh());
+    act(() => {
+      root.render(
+        <MetricsPanel model={metrics} onDownloadCsv={() => undefined} />
+      );
+    });
+    const notes = container.querySelectorAll(
+      'section[aria-label="System"] [role="note"]'
+    );
+    expect(Array.from(notes).map(n => n.textContent)).toEqual([notice]);
+    expect(container.querySelector('.jp-MomoJobs-table')).toBeNull();
     act(() => root.unmount());
   });
 });

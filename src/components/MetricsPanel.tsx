@@ -16,7 +16,9 @@ import { MetricsModel } from '../model';
 import {
   compareSystemSeries,
   isSystemMetric,
-  systemSeriesInfo
+  systemSeriesInfo,
+  TELEMETRY_NOTICE,
+  telemetryNotices
 } from '../telemetry';
 import { ChartControls } from './ChartControls';
 import { MetricChart } from './MetricChart';
@@ -98,8 +100,9 @@ export function plottable(
 export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
   const { model } = props;
   const data = model.data;
-  const other = data?.other ?? [];
-  const all = plottable(data?.series ?? [], other);
+  const other = (data?.other ?? []).filter(o => o.name !== TELEMETRY_NOTICE);
+  const notices = telemetryNotices(props.telemetryNote, data?.other ?? []);
+  const all = plottable(data?.series ?? [], data?.other ?? []);
   const series = all.filter(s => !isSystemMetric(s.name));
   const system = all
     .filter(s => isSystemMetric(s.name))
@@ -141,14 +144,14 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
       )}
       <div className="jp-MomoJobs-charts">{series.map(chart)}</div>
       {other.length > 0 && <OtherTable rows={other} />}
-      {(system.length > 0 || props.telemetryNote) && (
+      {(system.length > 0 || notices.length > 0) && (
         <section className="jp-MomoJobs-system" aria-label={trans.__('System')}>
           <h3 className="jp-MomoJobs-sectionTitle">{trans.__('System')}</h3>
-          {props.telemetryNote && (
-            <div className="jp-MomoJobs-note" role="note">
-              {props.telemetryNote}
+          {notices.map(text => (
+            <div key={text} className="jp-MomoJobs-note" role="note">
+              {text}
             </div>
-          )}
+          ))}
           <div className="jp-MomoJobs-charts">{system.map(chart)}</div>
         </section>
       )}

@@ -223,6 +223,15 @@ export function OverlayPanel(props: { model: CompareModel }): JSX.Element {
             : ''}
         </span>
       </ChartControls>
+      {model.omitted > 0 && (
+        <div className="jp-MomoJobs-note" role="note">
+          {trans.__(
+            'The first %1 selected runs are charted; %2 more are selected.',
+            ids.length,
+            model.omitted
+          )}
+        </div>
+      )}
       {model.error && (
         <div className="jp-MomoJobs-error" role="alert">
           {model.error}
