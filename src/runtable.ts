@@ -54,7 +54,6 @@ export function bestIsMax(metric: string): boolean {
   );
 }
 
-
 const PEAKS: { field: PeakField; label: () => string; title: () => string }[] =
   [
     {
@@ -73,6 +72,11 @@ const PEAKS: { field: PeakField; label: () => string; title: () => string }[] =
       title: () => trans.__('Peak GPU memory used by the job’s processes')
     }
   ];
+
+/** A column wide enough for its label (up to a point), in px. */
+function widthFor(label: string, least: number): number {
+  return Math.min(220, Math.max(least, 7 * label.length + 26));
+}
 
 /**
  * Every column the runs can fill: the fixed ones, each param, each metric's
@@ -96,7 +100,7 @@ export function runColumns(runs: Iterable<IRun>): IColumn[] {
       kind: 'status',
       label: trans.__('status'),
       title: trans.__('Status'),
-      width: 96,
+      width: 112,
       numeric: false
     },
     {
@@ -139,7 +143,7 @@ export function runColumns(runs: Iterable<IRun>): IColumn[] {
       field: name,
       label: name,
       title: trans.__('Parameter %1', name),
-      width: 90,
+      width: widthFor(name, 70),
       numeric: false
     });
   }
@@ -156,7 +160,7 @@ export function runColumns(runs: Iterable<IRun>): IColumn[] {
         field: name,
         label: trans.__('%1 last', name),
         title: trans.__('The last value of %1', name),
-        width: 100,
+        width: widthFor(trans.__('%1 last', name), 90),
         numeric: true
       },
       {
@@ -165,7 +169,7 @@ export function runColumns(runs: Iterable<IRun>): IColumn[] {
         field: name,
         label: trans.__('%1 best', name),
         title: trans.__('The best value of %1 (its %2)', name, best),
-        width: 100,
+        width: widthFor(trans.__('%1 best', name), 90),
         numeric: true
       }
     );

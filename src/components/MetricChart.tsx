@@ -138,7 +138,7 @@ function makeOptions(
 /**
  * Show the values of the last point in the legend.
  */
-function showLatest(chart: uPlot): void {
+export function showLatest(chart: uPlot): void {
   const n = chart.data[0]?.length ?? 0;
   if (n > 0) {
     chart.setLegend({ idx: n - 1 });

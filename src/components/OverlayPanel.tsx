@@ -15,6 +15,7 @@ import { ChartControls } from './ChartControls';
 import {
   CHART_HEIGHT,
   IChartColours,
+  showLatest,
   themeColours,
   useThemeKey,
   xLabel
@@ -103,7 +104,8 @@ function makeOptions(
       { ...axis, size: 60, values: (_u, splits) => splits.map(format) }
     ],
     cursor: { drag: { x: true, y: false } },
-    legend: { live: true }
+    legend: { live: true },
+    hooks: { ready: [showLatest] }
   };
 }
 
@@ -140,6 +142,11 @@ export function OverlayChart(props: {
       node
     );
     plot.current = chart;
+    // out of the plot, the legend shows each run's latest value
+    const over = chart.over;
+    const leave = () => showLatest(chart);
+    over.addEventListener('mouseleave', leave);
+    showLatest(chart);
     let observer: ResizeObserver | null = null;
     if (typeof ResizeObserver !== 'undefined') {
       observer = new ResizeObserver(entries => {
@@ -151,6 +158,7 @@ export function OverlayChart(props: {
       observer.observe(node);
     }
     return () => {
+      over.removeEventListener('mouseleave', leave);
       observer?.disconnect();
       chart.destroy();
       plot.current = null;
@@ -158,10 +166,16 @@ export function OverlayChart(props: {
   }, [labels, props.xKind, props.logScale, themeKey, overlay.name]);
 
   React.useEffect(() => {
-    plot.current?.setData([
-      overlay.x,
-      ...overlay.lines.map(l => l.y)
-    ] as uPlot.AlignedData);
+    const chart = plot.current;
+    if (chart) {
+      chart.setData([
+        overlay.x,
+        ...overlay.lines.map(l => l.y)
+      ] as uPlot.AlignedData);
+      if (chart.cursor.idx === null || chart.cursor.idx === undefined) {
+        showLatest(chart);
+      }
+    }
   }, [overlay]);
 
   const info = systemSeriesInfo(overlay.name);

@@ -43,7 +43,7 @@ export class RunsView extends SplitPanel {
     charts.addClass('jp-MomoRuns-chartsWidget');
     this.addWidget(table);
     this.addWidget(charts);
-    this.setRelativeSizes([3, 2]);
+    this.setRelativeSizes([1, 1]);
   }
 
   readonly model: RunsModel;

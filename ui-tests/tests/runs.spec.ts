@@ -25,7 +25,7 @@ const TRAIN = [
   ''
 ].join('\n');
 
-const RATES = ['1.0', '0.1', '0.01', '0.001'];
+const RATES = ['1.0', '0.1', '0.01', '0.003'];
 
 async function submit(
   page: IJupyterLabPageFixture,
@@ -58,9 +58,11 @@ test.describe('Runs view', () => {
 
   test('sort by best loss, select 3 runs, their losses overlaid', async ({ page, tmpPath }) => {
     await page.contents.uploadContent(TRAIN, 'text', `${tmpPath}/sweep_train.py`);
+    // names of their own: a retry runs against the same server
+    const tag = `lr${Date.now().toString(36)}`;
     const ids: string[] = [];
     for (const lr of RATES) {
-      ids.push(await submit(page, `${tmpPath}/sweep_train.py`, `ui-lr-${lr}`, ['--lr', lr]));
+      ids.push(await submit(page, `${tmpPath}/sweep_train.py`, `${tag}-${lr}`, ['--lr', lr]));
     }
     await page.evaluate(() => (window as any).jupyterapp.commands.execute('momo-jobs:show-jobs'));
     for (const id of ids) {
@@ -72,7 +74,7 @@ test.describe('Runs view', () => {
     const view = page.locator('.jp-MomoRuns-view');
     await expect(view).toBeVisible();
     const grid = view.getByRole('grid', { name: 'Runs' });
-    await view.getByLabel('Filter').fill('ui-lr-');
+    await view.getByLabel('Filter').fill(tag);
     const rows = grid.locator('.jp-MomoRuns-row[data-job-id]');
     await expect(rows).toHaveCount(4);
     // the params and the metric columns come from the server's runs table
@@ -84,7 +86,7 @@ test.describe('Runs view', () => {
       'ascending'
     );
     const names = rows.locator('[data-column="name"]');
-    await expect(names).toHaveText(['ui-lr-0.01', 'ui-lr-0.1', 'ui-lr-0.001', 'ui-lr-1.0']);
+    await expect(names).toHaveText([`${tag}-0.01`, `${tag}-0.003`, `${tag}-0.1`, `${tag}-1.0`]);
     const best = await rows.locator('[data-column="best:loss"]').allTextContents();
     const values = best.map(Number);
     expect(values).toEqual([...values].sort((a, b) => a - b));
@@ -100,9 +102,9 @@ test.describe('Runs view', () => {
     const legend = chart.locator('.u-legend .u-series');
     // the x-axis, then one entry per run, named
     await expect(legend).toHaveCount(4);
-    await expect(legend.nth(1)).toContainText('ui-lr-0.01');
-    await expect(legend.nth(2)).toContainText('ui-lr-0.1');
-    await expect(legend.nth(3)).toContainText('ui-lr-0.001');
+    await expect(legend.nth(1)).toContainText(`${tag}-0.01`);
+    await expect(legend.nth(2)).toContainText(`${tag}-0.003`);
+    await expect(legend.nth(3)).toContainText(`${tag}-0.1`);
     // the lines were drawn: the canvas is not blank
     const inked = await chart.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
       const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -115,11 +117,20 @@ test.describe('Runs view', () => {
     expect(inked).toBeGreaterThan(500);
 
     // hovering shows every run's value at that step
+    // out of the chart, the legend holds each run's last value
+    for (const i of [1, 2, 3]) {
+      await expect(legend.nth(i).locator('.u-value')).toHaveText(/^\d/);
+    }
     await view.getByLabel('x-axis').selectOption('step');
+    await expect(legend.nth(0)).toContainText('step'); // the chart of the new axis
     await expect(chart).toHaveAttribute('data-lines', '3');
     const over = chart.locator('.u-over');
+    await over.scrollIntoViewIfNeeded();
     const box = (await over.boundingBox())!;
-    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await over.hover({ position: { x: box.width * 0.5, y: box.height / 2 } });
+    await over.hover({ position: { x: box.width * 0.55, y: box.height / 2 } });
+    // a step in the middle is hovered: every run's value at that step
+    await expect(legend.nth(0).locator('.u-value')).toHaveText(/^([5-8])$/);
     for (const i of [1, 2, 3]) {
       await expect(legend.nth(i).locator('.u-value')).toHaveText(/^\d/);
     }
@@ -131,7 +142,7 @@ test.describe('Runs view', () => {
     await sidebarRow(page, ids[0]).click({ modifiers: ['Control'] });
     await expect(chart).toHaveAttribute('data-lines', '3');
 
-    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await over.hover({ position: { x: box.width * 0.55, y: box.height / 2 } });
     await page.locator('.Toastify__close-button').evaluateAll(buttons =>
       buttons.forEach(b => (b as HTMLElement).click())
     );
@@ -145,9 +156,10 @@ test.describe('Runs view', () => {
       'text',
       `${tmpPath}/busy.py`
     );
-    const cpu = await submit(page, `${tmpPath}/busy.py`, 'ui-telemetry', []);
+    const tag = `tm${Date.now().toString(36)}`;
+    const cpu = await submit(page, `${tmpPath}/busy.py`, `${tag}-cpu`, []);
     // fake GPUs (MOMO_JOBS_GPUS): no NVML, which the view must say
-    const gpu = await submit(page, `${tmpPath}/busy.py`, 'ui-telemetry-gpu', [], 'gpu');
+    const gpu = await submit(page, `${tmpPath}/busy.py`, `${tag}-gpu`, [], 'gpu');
     await page.evaluate(() => (window as any).jupyterapp.commands.execute('momo-jobs:show-jobs'));
     await expect(sidebarRow(page, cpu)).toHaveAttribute('data-status', 'completed', { timeout: 60000 });
     await expect(sidebarRow(page, gpu)).toHaveAttribute('data-status', 'completed', { timeout: 60000 });
@@ -172,7 +184,7 @@ test.describe('Runs view', () => {
     await page.keyboard.press('Enter');
     const runs = page.locator('.jp-MomoRuns-view');
     await expect(runs).toBeVisible();
-    await runs.getByLabel('Filter').fill('ui-telemetry');
+    await runs.getByLabel('Filter').fill(tag);
     await expect(runs.locator('.jp-MomoRuns-row[data-job-id]')).toHaveCount(2);
     // the peaks of the telemetry are columns of the table
     const peak = runs.locator(`.jp-MomoRuns-row[data-job-id="${cpu}"] [data-column="peak:rss_bytes"]`);
