@@ -70,6 +70,10 @@ export interface IJob {
   kernel: string | null;
   kernel_id: string | null;
   results_dir: string;
+  /** The sweep the job belongs to (null: none). */
+  sweep_id?: string | null;
+  /** Why some telemetry is missing (e.g. no NVML for a GPU job), or null. */
+  telemetry_note?: string | null;
 }
 
 export interface IJobList {
@@ -115,6 +119,54 @@ export interface IMetrics {
   x: MetricX;
   series: IMetricSeries[];
   other?: IOtherValue[];
+}
+
+/** What the server keeps of one metric of a run, as its points arrive. */
+export interface IMetricSummary {
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  last_step: number | null;
+  min_step: number | null;
+  max_step: number | null;
+  count: number;
+}
+
+/** Peaks of a run's telemetry (null: not measured). */
+export interface IRunPeak {
+  cpu_percent: number | null;
+  rss_bytes: number | null;
+  gpu_memory_bytes: number | null;
+}
+
+/** A row of the runs table (`GET /runs`). */
+export interface IRun {
+  id: string;
+  name: string;
+  status: JobStatus;
+  started_at: string | null;
+  /** Seconds run so far, or in all once ended; null before the start. */
+  duration: number | null;
+  sweep_id: string | null;
+  params: { [name: string]: string };
+  metrics: { [name: string]: IMetricSummary };
+  peak: Partial<IRunPeak>;
+  telemetry_note?: string | null;
+}
+
+export interface IRunList {
+  runs: IRun[];
+  total: number;
+}
+
+/** One metric of one run, in an overlay (`GET /compare`). */
+export interface ICompareSeries extends IMetricSeries {
+  job: string;
+}
+
+export interface ICompare {
+  x: MetricX;
+  series: ICompareSeries[];
 }
 
 export interface IResultFile {
@@ -277,6 +329,56 @@ export class JobsClient {
       query: {
         x: options.x,
         names: options.names?.length ? options.names.join(',') : undefined,
+        max_points: options.max_points
+      },
+      signal
+    });
+  }
+
+  /**
+   * Rows of the runs table: the runs of `ids`, or a page of them by status
+   * and sweep (newest first).
+   */
+  runs(
+    options: {
+      ids?: ReadonlyArray<string>;
+      status?: ReadonlyArray<JobStatus>;
+      sweep?: string;
+      limit?: number;
+      offset?: number;
+    } = {},
+    signal?: AbortSignal
+  ): Promise<IRunList> {
+    return this.request<IRunList>('runs', {
+      query: {
+        ids: options.ids?.length ? options.ids.join(',') : undefined,
+        status: options.status?.length ? options.status.join(',') : undefined,
+        sweep: options.sweep,
+        limit: options.limit,
+        offset: options.offset
+      },
+      signal
+    });
+  }
+
+  /**
+   * Metrics of several runs overlaid: one series per run and metric,
+   * downsampled as in `metrics()`.
+   */
+  compare(
+    options: {
+      ids: ReadonlyArray<string>;
+      names?: ReadonlyArray<string>;
+      x?: MetricX;
+      max_points?: number;
+    },
+    signal?: AbortSignal
+  ): Promise<ICompare> {
+    return this.request<ICompare>('compare', {
+      query: {
+        ids: options.ids.join(','),
+        names: options.names?.length ? options.names.join(',') : undefined,
+        x: options.x,
         max_points: options.max_points
       },
       signal

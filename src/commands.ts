@@ -41,6 +41,7 @@ export namespace CommandIDs {
   export const rerunJob = 'momo-jobs:rerun-job';
   export const deleteJob = 'momo-jobs:delete-job';
   export const mnistTutorial = 'momo-jobs:mnist-tutorial';
+  export const openRuns = 'momo-jobs:open-runs';
 }
 
 export interface ICommandContext {
@@ -391,6 +392,7 @@ export function jobActions(ctx: ICommandContext): IJobActions {
     void ctx.app.commands.execute(command, args);
   return {
     open: id => run(CommandIDs.openJob, { id }),
+    openRuns: () => run(CommandIDs.openRuns, {}),
     stop: id => run(CommandIDs.stopJob, { id }),
     rerun: id => run(CommandIDs.rerunJob, { id }),
     remove: id => run(CommandIDs.deleteJob, { id }),

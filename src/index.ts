@@ -28,6 +28,7 @@ import {
 } from './commands';
 import { setTranslator } from './i18n';
 import { JobsModel, parseJobEvent } from './model';
+import { addRunsCommands, RunsTracker } from './runscommands';
 import { JobsSidebar } from './widgets/JobsSidebar';
 import { JobView } from './widgets/JobView';
 
@@ -75,6 +76,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const sidebar = new JobsSidebar(model, jobActions(ctx));
     app.shell.add(sidebar, 'left', { rank: 650 });
     addCommands(ctx, sidebar);
+    const runsTracker: RunsTracker = new WidgetTracker({
+      namespace: 'momo-jobs-runs'
+    });
+    addRunsCommands(ctx, runsTracker);
 
     // live updates pushed by the server; a slow full refresh as a safety net
     app.serviceManager.events.stream.connect((_, emission) => {
@@ -112,6 +117,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         args: widget => ({ id: widget.content.model.jobId, activate: false }),
         name: widget => widget.content.model.jobId
       });
+      void restorer.restore(runsTracker, {
+        command: CommandIDs.openRuns,
+        args: () => ({ activate: false }),
+        name: () => 'runs'
+      });
     }
 
     if (palette) {
@@ -120,6 +130,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.createJob,
         CommandIDs.exportScript,
         CommandIDs.showJobs,
+        CommandIDs.openRuns,
         CommandIDs.mnistTutorial
       ]) {
         palette.addItem({ command, category, args: { isPalette: true } });

@@ -18,6 +18,7 @@ import {
   JobStatus,
   MetricX
 } from './api';
+import { JobSelection } from './selection';
 import { TerminalBuffer } from './terminal';
 
 export type LoadState = 'loading' | 'ready' | 'error';
@@ -74,6 +75,7 @@ export class JobsModel implements IDisposable {
     this.client = options.client;
     this._limit = options.limit ?? 500;
     this._refreshMs = options.refreshMs ?? 30000;
+    this.selection.changed.connect(() => this._changed.emit(), this);
   }
 
   readonly client: JobsClient;
@@ -121,16 +123,18 @@ export class JobsModel implements IDisposable {
     this._changed.emit();
   }
 
-  /** The highlighted job. */
+  /** The highlighted job: the one clicked last. */
   get selected(): string | null {
-    return this._selected;
+    return this.selection.current;
   }
   set selected(id: string | null) {
-    if (id !== this._selected) {
-      this._selected = id;
-      this._changed.emit();
+    if (id !== this.selection.current || this.selection.size > 1) {
+      this.selection.set(id ? [id] : []);
     }
   }
+
+  /** The selected jobs (ctrl/shift-click), shared with the Runs view. */
+  readonly selection = new JobSelection();
 
   /** Every known job, newest first. */
   get allJobs(): ReadonlyArray<IJob> {
@@ -244,6 +248,7 @@ export class JobsModel implements IDisposable {
     this._touched.set(event.job_id, this._seq);
     if (event.action === 'deleted') {
       this._deleted.add(event.job_id);
+      this.selection.remove(event.job_id);
       if (this._jobs.delete(event.job_id)) {
         this._total = Math.max(0, this._total - 1);
         this._sorted = null;
@@ -359,7 +364,6 @@ export class JobsModel implements IDisposable {
   private _state: LoadState = 'loading';
   private _error: string | null = null;
   private _filter: JobStatus[] = [];
-  private _selected: string | null = null;
   private _seq = 0;
   private _touched = new Map<string, number>();
   private _deleted = new Set<string>();

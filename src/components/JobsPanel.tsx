@@ -2,7 +2,11 @@
  * The Jobs sidebar: every job with its status, resource and time, actions,
  * and a status filter.
  */
-import { launchIcon, refreshIcon } from '@jupyterlab/ui-components';
+import {
+  launchIcon,
+  refreshIcon,
+  tableRowsIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -13,7 +17,9 @@ import {
   JOB_STATUSES,
   JobStatus
 } from '../api';
+import { trans } from '../i18n';
 import { JobsModel } from '../model';
+import { ClickMode, clickMode } from '../selection';
 import {
   IconButton,
   IJobActions,
@@ -41,19 +47,21 @@ const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
 interface IRowProps {
   job: IJob;
   selected: boolean;
+  /** The job clicked last: scrolled into view. */
+  current: boolean;
   now: number;
   actions: IJobActions;
-  onSelect: (id: string) => void;
+  onSelect: (id: string, mode: ClickMode) => void;
 }
 
 const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
   const { job, actions } = props;
   const ref = React.useRef<HTMLLIElement>(null);
   React.useEffect(() => {
-    if (props.selected) {
+    if (props.current) {
       ref.current?.scrollIntoView?.({ block: 'nearest' });
     }
-  }, [props.selected]);
+  }, [props.current]);
   return (
     <li
       ref={ref}
@@ -62,7 +70,13 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
       data-status={job.status}
       tabIndex={0}
       aria-label={`${job.name}, ${job.status}`}
-      onClick={() => props.onSelect(job.id)}
+      aria-selected={props.selected}
+      onMouseDown={e => {
+        if (e.shiftKey) {
+          e.preventDefault(); // no text selection on shift-click
+        }
+      }}
+      onClick={e => props.onSelect(job.id, clickMode(e))}
       onDoubleClick={() => actions.open(job.id)}
       onKeyDown={e => {
         if (e.key === 'Enter') {
@@ -108,11 +122,16 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     FILTERS.findIndex(f => f.statuses.join(',') === model.filter.join(','))
   );
   const onSelect = React.useCallback(
-    (id: string) => {
-      model.selected = id;
+    (id: string, mode: ClickMode) => {
+      model.selection.click(
+        id,
+        mode,
+        model.jobs.map(job => job.id)
+      );
     },
     [model]
   );
+  const selectedCount = model.selection.size;
   let body: JSX.Element;
   if (model.state === 'loading') {
     body = <div className="jp-MomoJobs-empty">Loading jobs…</div>;
@@ -141,7 +160,8 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
           <JobRow
             key={job.id}
             job={job}
-            selected={job.id === model.selected}
+            selected={model.selection.has(job.id)}
+            current={job.id === model.selected}
             now={isFinal(job.status) ? 0 : now}
             actions={actions}
             onSelect={onSelect}
@@ -154,12 +174,43 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     <div className="jp-MomoJobs-panel">
       <header className="jp-MomoJobs-panelHeader">
         <h2 className="jp-MomoJobs-title">Jobs</h2>
-        <IconButton
-          icon={refreshIcon}
-          label="Refresh the jobs"
-          onClick={() => void model.refresh()}
-        />
+        <span className="jp-MomoJobs-headerButtons">
+          {actions.openRuns && (
+            <IconButton
+              icon={tableRowsIcon}
+              label={trans.__('Open the Runs view: compare jobs')}
+              className="jp-MomoJobs-openRuns"
+              onClick={() => actions.openRuns!()}
+            />
+          )}
+          <IconButton
+            icon={refreshIcon}
+            label="Refresh the jobs"
+            onClick={() => void model.refresh()}
+          />
+        </span>
       </header>
+      {selectedCount > 1 && (
+        <div className="jp-MomoJobs-selectionBar">
+          <span>{trans.__('%1 selected', selectedCount)}</span>
+          {actions.openRuns && (
+            <button
+              type="button"
+              className="jp-mod-styled jp-mod-accept jp-MomoJobs-compare"
+              onClick={() => actions.openRuns!()}
+            >
+              {trans.__('Compare')}
+            </button>
+          )}
+          <button
+            type="button"
+            className="jp-MomoJobs-linkButton"
+            onClick={() => model.selection.set([])}
+          >
+            {trans.__('Clear')}
+          </button>
+        </div>
+      )}
       <div className="jp-MomoJobs-filter">
         <select
           className="jp-mod-styled"

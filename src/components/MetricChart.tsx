@@ -38,6 +38,10 @@ export interface IMetricChartProps {
   /** The raw values, drawn faint under smoothed ones. */
   raw?: (number | null)[];
   logScale: boolean;
+  /** The heading shown (default: the metric's name). */
+  title?: string;
+  /** How values are written on the y-axis and in the legend. */
+  format?: (value: number) => string;
 }
 
 /**
@@ -61,9 +65,9 @@ export function useThemeKey(): string {
   return key;
 }
 
-const HEIGHT = 180;
+export const CHART_HEIGHT = 180;
 
-function xLabel(kind: MetricX): string {
+export function xLabel(kind: MetricX): string {
   return kind === 'time' ? 'time since start' : kind;
 }
 
@@ -72,6 +76,7 @@ function makeOptions(
   width: number,
   colours: IChartColours
 ): uPlot.Options {
+  const format = props.format ?? formatValue;
   const axis = {
     stroke: colours.text,
     grid: { stroke: colours.grid, width: 1 },
@@ -95,7 +100,7 @@ function makeOptions(
       alpha: 0.3,
       width: 1,
       spanGaps: false,
-      value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+      value: (_u, v) => (v === null || v === undefined ? '—' : format(v))
     });
   }
   series.push({
@@ -104,11 +109,11 @@ function makeOptions(
     width: 1.5,
     spanGaps: false,
     points: { show: props.x.length < 60 },
-    value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+    value: (_u, v) => (v === null || v === undefined ? '—' : format(v))
   });
   return {
     width,
-    height: HEIGHT,
+    height: CHART_HEIGHT,
     series,
     scales: {
       x: { time: false },
@@ -122,7 +127,7 @@ function makeOptions(
             props.xKind === 'time' ? formatElapsedTick(v) : String(v)
           )
       },
-      { ...axis, size: 60, values: (_u, splits) => splits.map(formatValue) }
+      { ...axis, size: 60, values: (_u, splits) => splits.map(format) }
     ],
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
@@ -133,7 +138,7 @@ function makeOptions(
 /**
  * Show the values of the last point in the legend.
  */
-function showLatest(chart: uPlot): void {
+export function showLatest(chart: uPlot): void {
   const n = chart.data[0]?.length ?? 0;
   if (n > 0) {
     chart.setLegend({ idx: n - 1 });
@@ -190,7 +195,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       observer = new ResizeObserver(entries => {
         const w = Math.floor(entries[0].contentRect.width);
         if (w > 0 && Math.abs(w - chart.width) > 2) {
-          chart.setSize({ width: w, height: HEIGHT });
+          chart.setSize({ width: w, height: CHART_HEIGHT });
         }
       });
       observer.observe(node);
@@ -221,7 +226,9 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       data-metric={props.name}
       data-points={props.x.length}
     >
-      <figcaption className="jp-MomoJobs-chartTitle">{props.name}</figcaption>
+      <figcaption className="jp-MomoJobs-chartTitle" title={props.name}>
+        {props.title ?? props.name}
+      </figcaption>
       <div ref={container} className="jp-MomoJobs-chartCanvas" />
     </figure>
   );

@@ -23,6 +23,8 @@ export interface IJobActions {
   remove(id: string): void;
   openConsole(job: IJob): void;
   openFile(path: string): void;
+  /** Open the Runs view (which overlays the selected jobs). */
+  openRuns?(): void;
 }
 
 export function IconButton(props: {
