@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +28,13 @@ REATTACH_WAIT = 60.0  # how long reattach records what an ended job left before 
 
 
 # Runs the script on the node when its time limit has a warning signal, which Ray has no
-# call for: the signal to the script's process group when due. Ray's stop reaches the
-# script itself (Ray signals the entrypoint's whole process tree), so this one ignores it.
+# call for: the signal to the script's process group at the unix time given (the server's
+# deadline less the warning's lead: Ray may take a while to start the job, and the server
+# stops it at its deadline). Ray's stop reaches the script itself (Ray signals the
+# entrypoint's whole process tree), so this one ignores it.
 _WARNER = ";".join([
-    "import os,signal,subprocess,sys,threading",
-    "s,w=int(sys.argv[1]),float(sys.argv[2])",
+    "import os,signal,subprocess,sys,threading,time",
+    "s,w=int(sys.argv[1]),max(0.0,float(sys.argv[2])-time.time())",
     "p=subprocess.Popen(sys.argv[3:],start_new_session=True)",
     "[signal.signal(g,signal.SIG_IGN) for g in (signal.SIGTERM,signal.SIGINT)]",
     "t=threading.Timer(w,lambda:p.poll() is None and os.killpg(p.pid,s))",
@@ -43,8 +46,9 @@ _WARNER = ";".join([
 ])
 
 
-def entrypoint_for(run: RunSpec) -> tuple[str, str]:
-    """The working dir that travels to the cluster, and the command run there."""
+def entrypoint_for(run: RunSpec, launched_at: float | None = None) -> tuple[str, str]:
+    """The working dir that travels to the cluster, and the command run there
+    (``launched_at``: when the server started the attempt, which its time limit counts from)."""
     script = Path(run.script)
     snapshot = run.folder / JobFiles.SNAPSHOT
     working_dir = snapshot if snapshot in script.parents else script.parent
@@ -53,7 +57,8 @@ def entrypoint_for(run: RunSpec) -> tuple[str, str]:
     command = ["python", rel, *run.args]
     if run.time_limit and run.time_limit_signal:
         sig, before = parse_time_limit_signal(run.time_limit_signal)
-        command = ["python", "-c", _WARNER, str(int(sig)), f"{max(0.0, run.time_limit - before):g}", *command]
+        warn_at = (launched_at or time.time()) + max(0.0, run.time_limit - before)
+        command = ["python", "-c", _WARNER, str(int(sig)), f"{warn_at:.3f}", *command]
     return str(working_dir), shlex.join(command)
 
 
