@@ -29,9 +29,11 @@ FINAL: tuple[str, ...] = (Status.COMPLETED.value, Status.FAILED.value, Status.ST
 ACTIVE: tuple[str, ...] = (Status.RUNNING.value, Status.STOPPING.value)
 
 # Where a job may go from each status. Nothing leaves a final status: a rerun is a new job.
+# A running job goes back to queued when its attempt failed and it has retries left
+# (the attempt's end and the requeue are one move, made before the job would be final).
 MOVES: dict[str, frozenset[str]] = {
     Status.QUEUED.value: frozenset({Status.RUNNING.value, Status.STOPPED.value, Status.FAILED.value}),
-    Status.RUNNING.value: frozenset({Status.STOPPING.value, *FINAL}),
+    Status.RUNNING.value: frozenset({Status.STOPPING.value, Status.QUEUED.value, *FINAL}),
     Status.STOPPING.value: frozenset(FINAL),
     **{final: frozenset() for final in FINAL},
 }
@@ -97,3 +99,5 @@ class JobFiles:
     SUPERVISOR_PID = "supervisor.pid"  # written by the local backend when it starts one
     SUPERVISOR_ERR = "supervisor.err"  # what the supervisor itself writes
     CONSOLE = "console.json"  # a console job's kernel
+    CHECKPOINT = "checkpoint"  # kept across a job's attempts ($MOMO_CHECKPOINT_DIR)
+    EARLIER_EXIT = "exit.attempt{attempt}.json"  # exit.json of an attempt that was retried

@@ -70,10 +70,29 @@ export interface IJob {
   kernel: string | null;
   kernel_id: string | null;
   results_dir: string;
+  /** The time limit in seconds (DESIGN §3), null for none. */
+  time_limit?: number | null;
+  time_limit_signal?: string | null;
+  /** When the running attempt's time limit falls (ISO 8601), null when not running. */
+  deadline?: string | null;
+  retries?: number;
+  retry_on_time_limit?: boolean;
+  /** 1-based: a retried job runs again under the same id. */
+  attempt?: number;
+  attempts?: IAttempt[];
   /** The sweep the job belongs to (null: none). */
   sweep_id?: string | null;
   /** Why some telemetry is missing (e.g. no NVML for a GPU job), or null. */
   telemetry_note?: string | null;
+}
+
+/** An ended attempt of a job. */
+export interface IAttempt {
+  attempt: number;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  reason: string | null;
 }
 
 export interface IJobList {
@@ -89,6 +108,23 @@ export interface ISubmitRequest {
   args?: string[];
   env?: { [key: string]: string };
   kernel?: string;
+  time_limit?: number;
+  time_limit_signal?: string;
+  retries?: number;
+  retry_on_time_limit?: boolean;
+}
+
+/** `POST /sweeps`: one job per combination of the grid's values. */
+export interface ISweepRequest extends ISubmitRequest {
+  grid: { [param: string]: string[] };
+  max_parallel?: number;
+}
+
+export interface ISweep {
+  sweep_id: string;
+  name?: string;
+  max_parallel?: number | null;
+  jobs: IJob[];
 }
 
 export interface ILogChunk {
@@ -107,6 +143,8 @@ export interface IMetricSeries {
   x: number[];
   y: (number | null)[];
   count: number;
+  /** Where each later attempt's points begin along the x-axis. */
+  attempt_starts?: { attempt: number; x: number }[];
 }
 
 export interface IOtherValue {
@@ -289,6 +327,22 @@ export class JobsClient {
 
   submit(body: ISubmitRequest): Promise<IJob> {
     return this.request<IJob>('jobs', { method: 'POST', body });
+  }
+
+  submitSweep(body: ISweepRequest): Promise<ISweep> {
+    return this.request<ISweep>('sweeps', { method: 'POST', body });
+  }
+
+  stopSweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(`sweeps/${encodeURIComponent(id)}/stop`, {
+      method: 'POST'
+    });
+  }
+
+  rerunSweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(`sweeps/${encodeURIComponent(id)}/rerun`, {
+      method: 'POST'
+    });
   }
 
   stop(id: string): Promise<IJob> {

@@ -24,9 +24,12 @@ import {
   defaultJobName,
   formatDuration,
   jobDuration,
+  parseDuration,
+  parseGrid,
   splitArgs
 } from './format';
 import { createJobIcon, exportIcon, jobsIcon, mnistIcon } from './icons';
+import { trans } from './i18n';
 import { JobsModel, JobViewModel } from './model';
 import { CreateJobBody } from './widgets/CreateJobDialog';
 import { JobsSidebar } from './widgets/JobsSidebar';
@@ -294,17 +297,45 @@ async function createJob(
     reportError('Create Job', error);
     return;
   }
+  let timeLimit: number | null;
+  let grid: { [param: string]: string[] } | null = null;
+  try {
+    timeLimit = parseDuration(value.timeLimit ?? '');
+    if (value.sweep) {
+      grid = parseGrid(value.grid ?? '');
+      if (!Object.keys(grid).length) {
+        throw new Error(trans.__('a sweep needs a grid: NAME=V1,V2 on a line'));
+      }
+    }
+  } catch (error) {
+    reportError('Create Job', error);
+    return;
+  }
   try {
     await saveIfOpen(target);
-    const job = await ctx.model.client.submit({
+    const request = {
       script: target.path,
       resource: value.resource,
       name: value.name.trim() || undefined,
       gpus: value.resource === 'gpu' ? value.gpus : undefined,
       args: scriptArgs,
-      kernel: value.kernel || undefined
-    });
-    ctx.model.upsert(job);
+      kernel: value.kernel || undefined,
+      time_limit: timeLimit ?? undefined,
+      retries: value.retries || undefined
+    };
+    let job: IJob;
+    if (grid) {
+      const sweep = await ctx.model.client.submitSweep({
+        ...request,
+        grid,
+        max_parallel: value.maxParallel || undefined
+      });
+      sweep.jobs.forEach(j => ctx.model.upsert(j));
+      job = sweep.jobs[0];
+    } else {
+      job = await ctx.model.client.submit(request);
+      ctx.model.upsert(job);
+    }
     ctx.model.selected = job.id;
     ctx.app.shell.activateById('momo-jobs-sidebar');
     return job;

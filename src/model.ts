@@ -41,6 +41,23 @@ export function statusRank(status: JobStatus): number {
 }
 
 /**
+ * Whether `job` is older news than `before`: within an attempt statuses only move
+ * forward; a retried attempt (running → queued again, before the job is final) is
+ * newer than any state of an earlier one. A final job never moves again.
+ */
+export function isOlder(job: IJob, before: IJob): boolean {
+  if (isFinal(before.status)) {
+    return !isFinal(job.status);
+  }
+  const attempt = job.attempt ?? 1;
+  const beforeAttempt = before.attempt ?? 1;
+  if (attempt !== beforeAttempt) {
+    return attempt < beforeAttempt;
+  }
+  return statusRank(job.status) < statusRank(before.status);
+}
+
+/**
  * Read a pushed event: jupyter_server sends the event's data at the top level
  * of the message, beside `schema_id`; accept a nested `data` as well.
  */
@@ -333,7 +350,7 @@ export class JobsModel implements IDisposable {
 
   private _update(job: IJob): void {
     const before = this._jobs.get(job.id);
-    if (before && statusRank(job.status) < statusRank(before.status)) {
+    if (before && isOlder(job, before)) {
       // an answer older than an event already applied (a job never goes back)
       return;
     }
@@ -779,7 +796,7 @@ export class JobViewModel implements IDisposable {
   }
 
   private _setJob(job: IJob): void {
-    if (this._job && statusRank(job.status) < statusRank(this._job.status)) {
+    if (this._job && isOlder(job, this._job)) {
       return; // older than what is shown
     }
     const wasFinal = this._job ? isFinal(this._job.status) : false;

@@ -6,7 +6,9 @@ job folder, parses metric lines, and writes ``exit.json`` when the script is
 over; every ``telemetry_seconds`` it samples the job's processes (and GPUs) into
 the metrics too. The server only reads these files, so it can be slow, restarted or
 killed without touching the job. SIGTERM to the supervisor is a stop request:
-SIGTERM to the job's group, SIGKILL after the grace period.
+SIGTERM to the job's group, SIGKILL after the grace period. The job's time limit
+(from its RunSpec) is kept here too, so it holds while no server runs: the warning
+signal to the group before it, then the same stop as a person's.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from ..vocabulary import JobFiles
 from .files import ExitRecord, RunSpec, utc_now, write_json_atomic
+from .limits import parse_time_limit_signal, time_limit_reason
 from .recorder import LogRecorder
 from .telemetry import Telemetry
 
@@ -45,6 +48,10 @@ class Supervisor:
         self.stop_requested = False
         self._stop_at: float | None = None
         self._killed = False
+        self.time_limit_hit = False
+        self._warning: tuple[signal.Signals, float] | None = None
+        if run.time_limit and run.time_limit_signal:
+            self._warning = parse_time_limit_signal(run.time_limit_signal)
 
     def _request_stop(self, signum, frame) -> None:
         if not self.stop_requested:
@@ -86,6 +93,9 @@ class Supervisor:
             record.signal = signal.Signals(-code).name
         if self.stop_requested:
             record.reason = "stopped by request"
+        elif self.time_limit_hit:
+            record.time_limit = True
+            record.reason = time_limit_reason(self.run.time_limit)
         elif code < 0:
             record.reason = f"killed by {record.signal}"
         elif code != 0:
@@ -109,8 +119,11 @@ class Supervisor:
         termed_stop = False
         telemetry = self._telemetry(child.pid, recorder)
         flushed_at = float("-inf")  # the first read is flushed at once (a job's first line)
+        started = time.monotonic()
         while True:
-            if self.stop_requested and not termed_stop:
+            if exited_at is None:
+                self._keep_time_limit(pgid, time.monotonic() - started)
+            if (self.stop_requested or self.time_limit_hit) and not termed_stop:
                 termed_stop = True
                 self._signal_group(pgid, signal.SIGTERM)
             now = time.monotonic()
@@ -162,6 +175,17 @@ class Supervisor:
             recorder.write_points(notices)
             recorder.flush()
         return telemetry
+    def _keep_time_limit(self, pgid: int, ran: float) -> None:
+        """The warning signal once it is due, then at the limit the stop."""
+        limit = self.run.time_limit
+        if not limit or self.time_limit_hit:
+            return
+        if self._warning is not None and ran >= limit - self._warning[1]:
+            self._signal_group(pgid, self._warning[0])
+            self._warning = None
+        if ran >= limit and not self.stop_requested:
+            self.time_limit_hit = True
+            self._stop_at = time.monotonic()
 
     def _kill_deadline(self, exited_at: float | None) -> float | None:
         deadlines = []

@@ -17,7 +17,7 @@ from tornado import web
 from .errors import BadRequest, JobsError
 from .presenter import JsonText
 from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
-                       SubmitRequest)
+                       SubmitRequest, SweepRequest)
 
 API = "/momo-jobs/api"
 MAX_BODY = 1 << 20
@@ -116,7 +116,8 @@ class JobsHandler(BaseHandler):
     def get(self):
         self.reply(self.service.list(ListQuery.parse(self.get_query_argument("status", ""),
                                                      self.int_arg("limit", 100, 1, 1000),
-                                                     self.int_arg("offset", 0, 0, 1 << 40))))
+                                                     self.int_arg("offset", 0, 0, 1 << 40),
+                                                     self.get_query_argument("sweep", ""))))
 
     @web.authenticated
     @authorized
@@ -197,6 +198,34 @@ class ResultsHandler(BaseHandler):
         self.reply(self.service.results(job_id))
 
 
+class SweepsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.submit_sweep(SweepRequest.from_json(self.json_body())), 201)
+
+
+class SweepHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, sweep_id):
+        self.reply(self.service.get_sweep(sweep_id))
+
+
+class SweepStopHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, sweep_id):
+        self.reply(await self.service.stop_sweep(sweep_id), 202)
+
+
+class SweepRerunHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, sweep_id):
+        self.reply(await self.service.rerun_sweep(sweep_id), 201)
+
+
 class ExportHandler(BaseHandler):
     @web.authenticated
     @authorized
@@ -246,6 +275,7 @@ class ExamplesHandler(BaseHandler):
 
 def routes() -> list[tuple]:
     job = r"/jobs/(?P<job_id>[^/]+)"
+    sweep = r"/sweeps/(?P<sweep_id>[^/]+)"
     return [(API + path, handler) for path, handler in [
         (r"/jobs", JobsHandler),
         (job, JobHandler),
@@ -254,6 +284,10 @@ def routes() -> list[tuple]:
         (job + r"/log", LogHandler),
         (job + r"/metrics", MetricsHandler),
         (job + r"/results", ResultsHandler),
+        (r"/sweeps", SweepsHandler),
+        (sweep, SweepHandler),
+        (sweep + r"/stop", SweepStopHandler),
+        (sweep + r"/rerun", SweepRerunHandler),
         (r"/export", ExportHandler),
         (r"/resources", ResourcesHandler),
         (r"/examples", ExamplesHandler),

@@ -7,9 +7,11 @@ from typing import Any
 from ..job.protocol import finite_or_none
 from ..vocabulary import Resource, Status
 from .paths import relative_to_root
+from .policies import deadline_iso
 
 JOB_FIELDS = ("id", "name", "script", "resource", "gpus", "gpu_ids", "status", "created_at", "started_at",
-              "finished_at", "exit_code", "reason", "backend", "args", "kernel", "kernel_id")
+              "finished_at", "exit_code", "reason", "backend", "args", "kernel", "kernel_id",
+              "time_limit", "time_limit_signal", "retries", "attempt", "attempts", "sweep_id")
 
 
 def results_dir(job: dict) -> Path:
@@ -17,22 +19,29 @@ def results_dir(job: dict) -> Path:
     return Path(job["cwd"]) / "results"
 
 
-def waiting_reason(job: dict, position: int) -> str:
-    """Like a pending Slurm job's reason: what a queued job waits for, and how many are ahead."""
+def waiting_reason(job: dict, position: int, sweep_limit: int | None = None) -> str:
+    """Like a pending Slurm job's reason: what a queued job waits for, and how many are
+    ahead; ``sweep_limit`` when it waits for its sweep (which runs that many at once)."""
+    retry = f"attempt {job['attempt']} of {job['retries'] + 1}, " if job.get("attempt", 1) > 1 else ""
+    if sweep_limit is not None:
+        return f"{retry}waiting for its sweep (at most {sweep_limit} of its jobs at once)"
     if job["resource"] == Resource.GPU.value:
         wanted = f"{job['gpus']} free GPU{'s' if job['gpus'] > 1 else ''}"
     else:
         wanted = "a free CPU slot"
     ahead = position - 1
-    return f"waiting for {wanted}" + (f", {ahead} job{'s' if ahead > 1 else ''} ahead" if ahead else "")
+    return f"{retry}waiting for {wanted}" + (f", {ahead} job{'s' if ahead > 1 else ''} ahead" if ahead else "")
 
 
-def job_json(job: dict, position: int | None, root: Path) -> dict:
-    """The API's view of a stored job; ``position`` is its place in its queue, if queued."""
+def job_json(job: dict, position: int | None, root: Path, sweep_limit: int | None = None) -> dict:
+    """The API's view of a stored job; ``position`` is its place in its queue, if queued;
+    ``sweep_limit`` its sweep's max_parallel when that is what it waits for."""
     out = {k: job.get(k) for k in JOB_FIELDS}
+    out["retry_on_time_limit"] = bool(job.get("retry_on_time_limit"))
+    out["deadline"] = deadline_iso(job)
     out["queue_position"] = position if job["status"] == Status.QUEUED else None
     if out["queue_position"] is not None:
-        out["reason"] = waiting_reason(job, position)
+        out["reason"] = waiting_reason(job, position, sweep_limit)
     try:
         out["results_dir"] = relative_to_root(root, results_dir(job))
     except ValueError:

@@ -12,7 +12,7 @@ from ..job.protocol import is_plottable, param_text
 from ..job.telemetry import peaks
 from ..vocabulary import STATUSES, can_move
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE jobs (
@@ -103,10 +103,40 @@ CREATE TABLE params (
 ) WITHOUT ROWID;
 """
 
+# Version 5, policies: a job's time limit (``deadline_unix``: when the running attempt's limit
+# falls; ``time_limit_stage``: 1 once warned, 2 once stopped by the server for it),
+# its retries and attempts, its place in the queue (``queue_seq``: a retried attempt
+# goes to the back), and its sweep, whose ``max_parallel`` the scheduler keeps.
+# Points carry the attempt that printed them.
+_SCHEMA_POLICIES = """
+ALTER TABLE jobs ADD COLUMN time_limit REAL;
+ALTER TABLE jobs ADD COLUMN time_limit_signal TEXT;
+ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN retry_on_time_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN attempts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN sweep_id TEXT;
+ALTER TABLE jobs ADD COLUMN deadline_unix REAL;
+ALTER TABLE jobs ADD COLUMN time_limit_stage INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN queue_seq INTEGER;
+UPDATE jobs SET queue_seq = seq;
+CREATE INDEX jobs_by_queue ON jobs(status, queue_seq);
+CREATE INDEX jobs_by_sweep ON jobs(sweep_id, seq) WHERE sweep_id IS NOT NULL;
+CREATE TABLE sweeps (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    grid TEXT NOT NULL,
+    max_parallel INTEGER,
+    created_at TEXT NOT NULL
+);
+ALTER TABLE points ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX points_by_attempt ON points(series_id, attempt) WHERE attempt > 1;
+"""
+
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
 # Each is SQL, then an optional step in Python, in the same transaction.
 _MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args"),
-               (_SCHEMA_SUMMARIES, "_backfill_summaries")]
+               (_SCHEMA_SUMMARIES, "_backfill_summaries"), (_SCHEMA_POLICIES, None)]
 
 # Points per block at each level: level k summarises BLOCK ** (k + 1) consecutive
 # points of a series (in the order printed).
@@ -117,7 +147,7 @@ SUMMARY_COLUMNS = ("last_v", "last_step", "min_v", "min_step", "max_v", "max_ste
 # A series' summary as the runs table names it (DESIGN §3 "Run": metrics).
 SUMMARY_KEYS = ("count", "last", "last_step", "min", "min_step", "max", "max_step")
 
-JSON_FIELDS = ("gpu_ids", "args", "env")
+JSON_FIELDS = ("gpu_ids", "args", "env", "attempts")
 
 
 class StatusMoveRefused(Exception):
@@ -247,13 +277,25 @@ class Store:
             job[key] = json.loads(job[key])
         return job
 
+    def _next_queue_seq(self) -> int:
+        """The place at the back of the queue (after every job queued so far)."""
+        return self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM jobs").fetchone()[0]
+
     def insert_job(self, job: dict) -> dict:
         row = {k: (json.dumps(v) if k in JSON_FIELDS else v) for k, v in job.items()}
-        columns = ", ".join(row)
-        marks = ", ".join(f":{k}" for k in row)
         with self._lock:
+            row["queue_seq"] = self._next_queue_seq()
+            columns = ", ".join(row)
+            marks = ", ".join(f":{k}" for k in row)
             self._db.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", row)
         return self.get_job(job["id"])
+
+    def requeue_job(self, job_id: str, **fields: Any) -> dict | None:
+        """Queues a running job again at the back of the queue (its attempt failed and
+        it has retries left), with ``fields``, in one update; StatusMoveRefused if it
+        is no longer running (it was stopped, or ended meanwhile)."""
+        with self._lock:
+            return self.update_job(job_id, status="queued", queue_seq=self._next_queue_seq(), **fields)
 
     def get_job(self, job_id: str) -> dict | None:
         with self._lock:
@@ -276,12 +318,17 @@ class Store:
             raise StatusMoveRefused(job_id, job["status"], new)
         return job
 
-    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-        where, params = "", []
+    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0,
+                  sweep_id: str | None = None) -> tuple[list[dict], int]:
+        conditions, params = [], []
         if statuses:
             statuses = list(statuses)
-            where = f"WHERE status IN ({', '.join('?' * len(statuses))})"
-            params = statuses
+            conditions.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        if sweep_id is not None:
+            conditions.append("sweep_id = ?")
+            params.append(sweep_id)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0]
             rows = self._db.execute(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -292,7 +339,7 @@ class Store:
         statuses = list(statuses)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM jobs WHERE status IN ({', '.join('?' * len(statuses))}) ORDER BY seq", statuses
+                f"SELECT * FROM jobs WHERE status IN ({', '.join('?' * len(statuses))}) ORDER BY queue_seq", statuses
             ).fetchall()
         return [self._job(r) for r in rows]
 
@@ -310,12 +357,43 @@ class Store:
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             self._db.execute("COMMIT")
 
+    # sweeps
+
+    def insert_sweep(self, sweep_id: str, name: str, grid: dict, max_parallel: int | None, created_at: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO sweeps (id, name, grid, max_parallel, created_at) VALUES (?, ?, ?, ?, ?)",
+                             (sweep_id, name, json.dumps(grid), max_parallel, created_at))
+
+    def get_sweep(self, sweep_id: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            return None
+        return {**dict(row), "grid": json.loads(row["grid"])}
+
+    def sweep_limits(self, sweep_ids: Iterable[str]) -> dict[str, int]:
+        """max_parallel of each of these sweeps that has one."""
+        ids = sorted({s for s in sweep_ids if s})
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, max_parallel FROM sweeps WHERE id IN ({', '.join('?' * len(ids))}) "
+                                    "AND max_parallel IS NOT NULL", ids).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def sweep_jobs(self, sweep_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE sweep_id = ? ORDER BY seq", (sweep_id,)).fetchall()
+        return [self._job(r) for r in rows]
+
     # metrics
 
     def ingest_metrics(self, job: dict, records: list[dict], new_offset: int) -> None:
-        """Adds parsed points (and printed parameters: records with ``param``, the last
-        of a name wins), moves each series' summary on, and moves the job's read offset,
-        in one transaction, so a restart neither loses nor repeats a point."""
+        """Adds parsed points of the job's current attempt (and printed parameters:
+        records with ``param``, the last of a name wins), moves each series' summary on,
+        and moves the job's read offset, in one transaction, so a restart neither loses
+        nor repeats a point."""
+        attempt = job.get("attempt") or 1
         with self._lock:
             self._db.execute("BEGIN")
             try:
@@ -342,9 +420,10 @@ class Store:
                         by_series[sid] = []
                     value, raw = _encode_value(rec["value"])
                     t, step, epoch = rec["t"], rec.get("step"), rec.get("epoch")
-                    rows.append((sid, t, step, epoch, value, raw))
+                    rows.append((sid, t, step, epoch, value, raw, attempt))
                     by_series[sid].append((value, t, step, epoch))
-                self._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw, attempt) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 self._db.executemany("UPDATE series SET count = count + ? WHERE id = ?",
                                      [(len(points), sid) for sid, points in by_series.items()])
                 for sid, points in by_series.items():
@@ -461,6 +540,21 @@ class Store:
                     picked[(xv - offset, yv)] = None
         ordered = sorted(picked)
         return [p[0] for p in ordered], [p[1] for p in ordered]
+
+    def attempt_starts(self, series_id: int, x: str, attempts: int) -> list[dict]:
+        """Where each later attempt's points of a series begin: ``{"attempt", "x"}``
+        (along ``x``) for attempts 2..``attempts`` that printed any."""
+        xcol = X_COLUMNS[x]
+        starts = []
+        with self._lock:
+            for attempt in range(2, attempts + 1):
+                row = self._db.execute(
+                    f"SELECT {xcol} FROM points p INDEXED BY points_by_attempt JOIN series s ON p.series_id = s.id "
+                    f"JOIN jobs j ON s.job_seq = j.seq WHERE p.series_id = ? AND p.attempt = ? AND p.attempt > 1 "
+                    f"AND {xcol} IS NOT NULL ORDER BY p.rowid LIMIT 1", (series_id, attempt)).fetchone()
+                if row is not None:
+                    starts.append({"attempt": attempt, "x": row[0]})
+        return starts
 
     def all_points(self, job: dict) -> Iterator[tuple]:
         """Every point of a job in the order printed: (name, time, step, epoch, value)."""

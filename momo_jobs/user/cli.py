@@ -10,7 +10,7 @@ from pathlib import Path
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
 from .display import best_text, default_metric, run_rows, shared_params
-from .options import add_submit_options, split_script_args, submit_kwargs
+from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
 MAX_CELL = 48  # characters of a cell of the compare table (--csv gives them whole)
@@ -25,15 +25,25 @@ def _parser() -> argparse.ArgumentParser:
     add_submit_options(p)
     p.add_argument("--follow", action="store_true", help="stream the log; exit with the job's exit code")
 
+    p = sub.add_parser("sweep", help="run a script once per combination of argument values (script arguments after --)")
+    p.add_argument("script")
+    add_submit_options(p)
+    add_sweep_options(p)
+
     p = sub.add_parser("list", help="list jobs, newest first")
     p.add_argument("--status", help="e.g. queued,running")
+    p.add_argument("--sweep", help="only the jobs of this sweep")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("show", "show a job"), ("stop", "stop a job"), ("delete", "delete a finished job")):
+    for name, text in (("show", "show a job"), ("delete", "delete a finished job")):
         sub.add_parser(name, help=text).add_argument("id")
-    p = sub.add_parser("rerun", help="run a job again from its snapshot")
+    p = sub.add_parser("stop", help="stop a job (or with --sweep every job of a sweep)")
     p.add_argument("id")
+    p.add_argument("--sweep", action="store_true", help="ID is a sweep's")
+    p = sub.add_parser("rerun", help="run a job again from its snapshot (or with --sweep a whole sweep)")
+    p.add_argument("id")
+    p.add_argument("--sweep", action="store_true", help="ID is a sweep's")
     p.add_argument("--follow", action="store_true")
 
     p = sub.add_parser("logs", help="print a job's log")
@@ -68,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
 def _print_job(job: dict) -> None:
     for key, value in job.items():
         print(f"{key:>15}: {value if value is not None else ''}")
+
+
+def _print_sweep(sweep: dict) -> None:
+    print(sweep["sweep_id"])
+    for job in sweep["jobs"]:
+        print(f"{job['id']}\t{job['status']}\t{job['name']}", file=sys.stderr)
 
 
 def _follow(client: JobsClient, job: dict) -> int:
@@ -146,8 +162,10 @@ def run(argv: list[str]) -> int:
         print(job["id"])
         if job["status"] == Status.QUEUED and job.get("queue_position"):
             print(f"queued at position {job['queue_position']}", file=sys.stderr)
+    elif args.command == "sweep":
+        _print_sweep(client.sweep(args.script, args=rest, **sweep_kwargs(args)))
     elif args.command == "list":
-        page = client.list(args.status, args.limit)
+        page = client.list(args.status, args.limit, sweep=args.sweep)
         if args.json:
             print(json.dumps(page, indent=2))
         else:
@@ -156,8 +174,12 @@ def run(argv: list[str]) -> int:
                 print("\t".join(",".join(v) if isinstance(v, list) else str(v or "") for v in (job[c] for c in LIST_COLUMNS)))
     elif args.command == "show":
         _print_job(client.get(args.id))
+    elif args.command == "stop" and args.sweep:
+        _print_sweep(client.stop_sweep(args.id))
     elif args.command == "stop":
         print(client.stop(args.id)["status"])
+    elif args.command == "rerun" and args.sweep:
+        _print_sweep(client.rerun_sweep(args.id))
     elif args.command == "delete":
         client.delete(args.id)
     elif args.command == "rerun":

@@ -158,17 +158,38 @@ class JobsClient:
 
     # the API
 
+    def _job_body(self, script: str | os.PathLike, resource: str, args: Iterable[str], options: dict) -> dict:
+        body: dict[str, Any] = {"script": self.server_path(script), "resource": resource, "args": list(args)}
+        body.update({key: value for key, value in options.items() if value is not None})
+        return body
+
     def submit(self, script: str | os.PathLike, resource: str = Resource.CPU.value, gpus: int | None = None,
                name: str | None = None, args: Iterable[str] = (), env: dict | None = None,
-               kernel: str | None = None) -> dict:
-        body: dict[str, Any] = {"script": self.server_path(script), "resource": resource, "args": list(args)}
-        for key, value in (("gpus", gpus), ("name", name), ("env", env), ("kernel", kernel)):
-            if value is not None:
-                body[key] = value
-        return self.request("POST", "jobs", body)
+               kernel: str | None = None, time_limit: float | None = None, time_limit_signal: str | None = None,
+               retries: int | None = None, retry_on_time_limit: bool | None = None) -> dict:
+        return self.request("POST", "jobs", self._job_body(script, resource, args, {
+            "gpus": gpus, "name": name, "env": env, "kernel": kernel, "time_limit": time_limit,
+            "time_limit_signal": time_limit_signal, "retries": retries, "retry_on_time_limit": retry_on_time_limit}))
 
-    def list(self, status: str | None = None, limit: int = 100, offset: int = 0) -> dict:
-        return self.request("GET", "jobs", params={"status": status, "limit": limit, "offset": offset})
+    def sweep(self, script: str | os.PathLike, grid: dict[str, list[str]], max_parallel: int | None = None,
+              resource: str = Resource.CPU.value, args: Iterable[str] = (), **options: Any) -> dict:
+        """One job per combination of ``grid``'s values (``submit``'s options apply to each)."""
+        body = self._job_body(script, resource, args, options)
+        body.update({"grid": grid, "max_parallel": max_parallel})
+        return self.request("POST", "sweeps", body)
+
+    def get_sweep(self, sweep_id: str) -> dict:
+        return self.request("GET", f"sweeps/{sweep_id}")
+
+    def stop_sweep(self, sweep_id: str) -> dict:
+        return self.request("POST", f"sweeps/{sweep_id}/stop")
+
+    def rerun_sweep(self, sweep_id: str) -> dict:
+        return self.request("POST", f"sweeps/{sweep_id}/rerun")
+
+    def list(self, status: str | None = None, limit: int = 100, offset: int = 0, sweep: str | None = None) -> dict:
+        return self.request("GET", "jobs", params={"status": status, "limit": limit, "offset": offset,
+                                                    "sweep": sweep})
 
     def get(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{job_id}")

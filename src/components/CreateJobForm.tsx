@@ -1,10 +1,11 @@
 /**
  * The form of the Create Job dialog: kind (GPU / CPU / notebook console),
- * name, GPUs, arguments, kernel.
+ * name, GPUs, arguments, kernel; a time limit, retries, and a sweep over a grid.
  */
 import * as React from 'react';
 
 import type { IResources, Resource } from '../api';
+import { trans } from '../i18n';
 
 export interface IKernelChoice {
   name: string;
@@ -17,6 +18,15 @@ export interface ICreateJobValue {
   gpus: number;
   args: string;
   kernel: string;
+  /** A time limit as typed (`2h30m`, `90s`); empty for none. */
+  timeLimit?: string;
+  retries?: number;
+  /** Run one job per combination of `grid`'s values. */
+  sweep?: boolean;
+  /** One parameter a line: `lr=0.1,0.01`. */
+  grid?: string;
+  /** At most this many of the sweep's jobs at once; 0 for no limit. */
+  maxParallel?: number;
 }
 
 export interface ICreateJobFormProps {
@@ -176,6 +186,76 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         placeholder="e.g. --epochs 12 --batch-size 128"
         onChange={e => update({ args: e.target.value })}
       />
+      <label htmlFor={`${id}-time`}>{trans.__('Time limit')}</label>
+      <input
+        id={`${id}-time`}
+        className="jp-mod-styled jp-MomoJobs-timeInput"
+        type="text"
+        value={value.timeLimit ?? ''}
+        placeholder={trans.__('none, or e.g. 2h30m, 90s')}
+        title={trans.__(
+          'At the limit the job is stopped (TERM, then KILL after the grace period) and fails.'
+        )}
+        onChange={e => update({ timeLimit: e.target.value })}
+      />
+      <label htmlFor={`${id}-retries`}>{trans.__('Retries')}</label>
+      <input
+        id={`${id}-retries`}
+        className="jp-mod-styled jp-MomoJobs-retriesInput"
+        type="number"
+        min={0}
+        max={10}
+        value={value.retries ?? 0}
+        title={trans.__(
+          'A failed attempt runs again under the same job, with MOMO_ATTEMPT and the same MOMO_CHECKPOINT_DIR.'
+        )}
+        onChange={e =>
+          update({
+            retries: Math.min(
+              10,
+              Math.max(0, parseInt(e.target.value, 10) || 0)
+            )
+          })
+        }
+      />
+      <label className="jp-MomoJobs-sweepToggle">
+        <input
+          type="checkbox"
+          checked={!!value.sweep}
+          onChange={e => update({ sweep: e.target.checked })}
+        />{' '}
+        {trans.__('Sweep: one job per combination of values')}
+      </label>
+      {value.sweep && (
+        <>
+          <label htmlFor={`${id}-grid`}>
+            {trans.__('Grid (one parameter a line)')}
+          </label>
+          <textarea
+            id={`${id}-grid`}
+            className="jp-mod-styled jp-MomoJobs-gridInput"
+            rows={3}
+            value={value.grid ?? ''}
+            placeholder={'lr=0.1,0.01\nbatch_size=64,128'}
+            onChange={e => update({ grid: e.target.value })}
+          />
+          <label htmlFor={`${id}-parallel`}>
+            {trans.__('At most at once (0: no limit)')}
+          </label>
+          <input
+            id={`${id}-parallel`}
+            className="jp-mod-styled jp-MomoJobs-parallelInput"
+            type="number"
+            min={0}
+            value={value.maxParallel ?? 0}
+            onChange={e =>
+              update({
+                maxParallel: Math.max(0, parseInt(e.target.value, 10) || 0)
+              })
+            }
+          />
+        </>
+      )}
       <label htmlFor={`${id}-kernel`}>Environment (kernel)</label>
       <select
         id={`${id}-kernel`}

@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 
 import type { MetricX } from '../api';
 import { formatElapsedTick, formatValue } from '../format';
+import { trans } from '../i18n';
 
 export interface IChartColours {
   text: string;
@@ -42,6 +43,44 @@ export interface IMetricChartProps {
   title?: string;
   /** How values are written on the y-axis and in the legend. */
   format?: (value: number) => string;
+  /** Where each retried attempt's points begin: a vertical marker each. */
+  attemptStarts?: { attempt: number; x: number }[];
+}
+
+/**
+ * Draws a dashed vertical line, labelled, where each later attempt of the job
+ * begins (`starts` is read when drawn, so live updates need no rebuild).
+ */
+function attemptMarkers(
+  starts: () => { attempt: number; x: number }[],
+  colour: string
+): (u: uPlot) => void {
+  return u => {
+    const ctx = u.ctx;
+    const { top, height } = u.bbox;
+    ctx.save();
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1;
+    ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+    for (const start of starts()) {
+      const px = Math.round(u.valToPos(start.x, 'x', true));
+      if (
+        !isFinite(px) ||
+        px < u.bbox.left ||
+        px > u.bbox.left + u.bbox.width
+      ) {
+        continue;
+      }
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+      ctx.fillText(trans.__('attempt %1', start.attempt), px + 3, top + 12);
+    }
+    ctx.restore();
+  };
 }
 
 /**
@@ -74,7 +113,8 @@ export function xLabel(kind: MetricX): string {
 function makeOptions(
   props: IMetricChartProps,
   width: number,
-  colours: IChartColours
+  colours: IChartColours,
+  starts: () => { attempt: number; x: number }[] = () => []
 ): uPlot.Options {
   const format = props.format ?? formatValue;
   const axis = {
@@ -131,7 +171,7 @@ function makeOptions(
     ],
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
-    hooks: { ready: [showLatest] }
+    hooks: { ready: [showLatest], draw: [attemptMarkers(starts, colours.text)] }
   };
 }
 
@@ -164,6 +204,8 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
   const hovering = React.useRef(false);
   const smoothed = !!props.raw;
   const themeKey = useThemeKey();
+  const starts = React.useRef(props.attemptStarts ?? []);
+  starts.current = props.attemptStarts ?? [];
 
   React.useEffect(() => {
     const node = container.current;
@@ -172,7 +214,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
     }
     const width = Math.max(200, node.clientWidth || 400);
     const chart = new uPlot(
-      makeOptions(props, width, themeColours(node)),
+      makeOptions(props, width, themeColours(node), () => starts.current),
       chartData(props),
       node
     );
@@ -225,6 +267,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       aria-label={`Chart of ${props.name}`}
       data-metric={props.name}
       data-points={props.x.length}
+      data-attempt-starts={(props.attemptStarts ?? []).map(s => s.x).join(',')}
     >
       <figcaption className="jp-MomoJobs-chartTitle" title={props.name}>
         {props.title ?? props.name}

@@ -54,6 +54,7 @@ function SeriesChart(props: {
       y={y}
       raw={raw}
       logScale={logScale}
+      attemptStarts={series.attempt_starts}
     />
   );
 }

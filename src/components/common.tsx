@@ -10,7 +10,8 @@ import {
 import * as React from 'react';
 
 import { IJob, isFinal } from '../api';
-import { formatDuration, jobDuration, jobWaited } from '../format';
+import { formatDuration, jobDuration, jobTimeLeft, jobWaited } from '../format';
+import { trans } from '../i18n';
 import { statusIcon } from '../icons';
 
 /**
@@ -55,13 +56,18 @@ export function IconButton(props: {
  * The status of a job in words: "queued #2", "running", ...
  */
 export function statusText(job: IJob): string {
+  const attempt = job.attempt ?? 1;
+  const of =
+    attempt > 1
+      ? ' ' + trans.__('(attempt %1/%2)', attempt, (job.retries ?? 0) + 1)
+      : '';
   if (job.status === 'queued' && job.queue_position) {
-    return `queued #${job.queue_position}`;
+    return `queued #${job.queue_position}${of}`;
   }
   if (job.status === 'failed' && job.exit_code !== null) {
-    return `failed (exit ${job.exit_code})`;
+    return `failed (exit ${job.exit_code})${of}`;
   }
-  return job.status;
+  return job.status + of;
 }
 
 /**
@@ -86,6 +92,10 @@ export function timeText(job: IJob, now: number): string {
     return waited === null ? '' : `waiting ${formatDuration(waited)}`;
   }
   const d = jobDuration(job, now);
+  const left = jobTimeLeft(job, now);
+  if (d !== null && left !== null) {
+    return trans.__('%1 · %2 left', formatDuration(d), formatDuration(left));
+  }
   return d === null ? '' : formatDuration(d);
 }
 

@@ -18,6 +18,9 @@ class Backend(ABC):
     the metrics and, once the job is over, ``exit.json``; the service reads them."""
 
     name: str = "base"
+    # Whether what the backend runs beside each job keeps the RunSpec's time limit
+    # (the local supervisor does); if not, the server keeps it from the store.
+    keeps_time_limit: bool = False
 
     # Set by the service: ``on_change(job_id, fields)`` records fields of a job
     # (a console job's kernel_id), tells the clients, and looks at the queue again,
@@ -57,6 +60,10 @@ class Backend(ABC):
     @abstractmethod
     async def is_alive(self, run: RunSpec) -> bool:
         """Whether something is still running (or about to write exit.json) for this job."""
+
+    async def warn(self, run: RunSpec, time_limit_signal: str) -> None:
+        """The time limit's warning (``"USR1@60"``: its signal) to the job's processes,
+        for a backend whose limit the server keeps; one that warns on the node does nothing."""
 
     def idle_kernels(self) -> int:
         """CPU slots held by finished jobs (a console job's live kernel) beyond the running ones."""

@@ -23,6 +23,7 @@ from .processes import process_alive, signal_if_there, supervisor_serves
 
 class LocalBackend(Backend):
     name = "local"
+    keeps_time_limit = True  # the supervisor does, from job.json
 
     def __init__(self, settings, log=None):
         super().__init__(settings, log)

@@ -11,28 +11,55 @@ from __future__ import annotations
 import asyncio
 import math
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ....job.files import RunSpec
+from ....job.limits import parse_time_limit_signal
 from ....vocabulary import Inventory, JobFiles
 from ..base import Backend
 from .http import RETRY_MAX, TERMINAL, RayDashboard, RayUnavailable, launch_error
-from .logcopy import LogCopy
+from .logcopy import LogCopy, submission_id
 from .room import Room, Share, needs
 
 RESOURCES_EVERY = 2.0  # seconds between looks at the cluster's resources
 REATTACH_WAIT = 60.0  # how long reattach records what an ended job left before returning
 
 
-def entrypoint_for(run: RunSpec) -> tuple[str, str]:
-    """The working dir that travels to the cluster, and the command run there."""
+# Runs the script on the node when its time limit has a warning signal, which Ray has no
+# call for: the signal to the script's process group at the unix time given (the server's
+# deadline less the warning's lead: Ray may take a while to start the job, and the server
+# stops it at its deadline). Ray's stop reaches the script itself (Ray signals the
+# entrypoint's whole process tree), so this one ignores it.
+_WARNER = ";".join([
+    "import os,signal,subprocess,sys,threading,time",
+    "s,w=int(sys.argv[1]),max(0.0,float(sys.argv[2])-time.time())",
+    "p=subprocess.Popen(sys.argv[3:],start_new_session=True)",
+    "[signal.signal(g,signal.SIG_IGN) for g in (signal.SIGTERM,signal.SIGINT)]",
+    "t=threading.Timer(w,lambda:p.poll() is None and os.killpg(p.pid,s))",
+    "t.daemon=True",
+    "t.start()",
+    "c=p.wait()",
+    "c<0 and (signal.signal(-c,signal.SIG_DFL),os.kill(os.getpid(),-c))",
+    "sys.exit(c if c>=0 else 1)",
+])
+
+
+def entrypoint_for(run: RunSpec, launched_at: float | None = None) -> tuple[str, str]:
+    """The working dir that travels to the cluster, and the command run there
+    (``launched_at``: when the server started the attempt, which its time limit counts from)."""
     script = Path(run.script)
     snapshot = run.folder / JobFiles.SNAPSHOT
     working_dir = snapshot if snapshot in script.parents else script.parent
     rel = script.relative_to(working_dir).as_posix()
     # The cluster's Python: the interpreter path of this server means nothing there.
-    return str(working_dir), shlex.join(["python", rel, *run.args])
+    command = ["python", rel, *run.args]
+    if run.time_limit and run.time_limit_signal:
+        sig, before = parse_time_limit_signal(run.time_limit_signal)
+        warn_at = (launched_at or time.time()) + max(0.0, run.time_limit - before)
+        command = ["python", "-c", _WARNER, str(int(sig)), f"{warn_at:.3f}", *command]
+    return str(working_dir), shlex.join(command)
 
 
 def ray_env(run: RunSpec) -> dict[str, str]:
@@ -139,11 +166,11 @@ class RayBackend(Backend):
         self.room.take_reservation(job.share.gpus)
         self._jobs[run.job_id] = job  # counted against the cluster's room from now on
         try:
-            await self.dashboard.submit(run.job_id, entrypoint, working_dir, ray_env(run),
+            await self.dashboard.submit(submission_id(run), entrypoint, working_dir, ray_env(run),
                                         cpus=job.share.cpus, gpus=job.share.gpus)
         except Exception as exc:
             if isinstance(exc, RayUnavailable) or (
-                    "already exists" not in str(exc) and not await self._exists_after_error(run.job_id)):
+                    "already exists" not in str(exc) and not await self._exists_after_error(submission_id(run))):
                 self._jobs.pop(run.job_id, None)
                 raise launch_error(exc) from exc
             # Submitted before (a retry, or an answer lost on the way): it runs once.
@@ -160,21 +187,21 @@ class RayBackend(Backend):
             return False
 
     async def stop(self, run: RunSpec) -> None:
-        await self.dashboard.stop_job(run.job_id)
+        await self.dashboard.stop_job(submission_id(run))
 
     async def is_alive(self, run: RunSpec) -> bool:
         job = self._jobs.get(run.job_id)
         if job is not None and job.share.ended_at is None and not job.copied:
             return True  # being submitted, or followed: the copy writes exit.json once Ray reports the end
         try:
-            info = await self.dashboard.job_info(run.job_id)
+            info = await self.dashboard.job_info(submission_id(run))
         except Exception:
             return True  # can't tell: the cluster may be back in a moment
         return info is not None and info.get("status") not in TERMINAL
 
     async def reattach(self, run: RunSpec) -> bool:
         try:
-            info = await self.dashboard.job_info(run.job_id)
+            info = await self.dashboard.job_info(submission_id(run))
         except Exception as exc:
             # The cluster may come back: keep following, the copy retries meanwhile.
             self.log.warning("momo-jobs: Ray does not answer about job %s yet: %s", run.job_id, exc)
