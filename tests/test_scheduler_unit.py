@@ -193,7 +193,8 @@ def test_has_room_is_asked_only_when_the_job_would_otherwise_start():
 def test_queue_positions_are_one_based_per_queue():
     queued = [job("cpu", id="c1"), gpu_job(1, id="g1"), job("console", id="k1"),
               gpu_job(2, id="g2"), job("cpu", id="c2")]
-    assert queue_positions(queued) == {"c1": 1, "g1": 1, "k1": 2, "g2": 2, "c2": 3}
+    positions = {job_id: place.position for job_id, place in queue_positions(queued).items()}
+    assert positions == {"c1": 1, "g1": 1, "k1": 2, "g2": 2, "c2": 3}
     assert queue_positions([]) == {}
 
 

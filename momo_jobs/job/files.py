@@ -57,6 +57,8 @@ class RunSpec:
     gpu_ids: list[str] = field(default_factory=list)
     stop_grace: float = 10.0
     kernel: str | None = None  # the kernelspec a console job runs in (None: the server's default)
+    gpu_lock_dir: str | None = None  # shared GPUs: the folder of the GPU locks (gpulocks.py)
+    gpu_locks: list[str] = field(default_factory=list)  # the names of the locks the job holds
 
     @property
     def folder(self) -> Path:
