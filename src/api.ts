@@ -128,11 +128,27 @@ export interface IResults {
   files: IResultFile[];
 }
 
+/**
+ * Who holds a GPU on a shared machine: this server's job (`job` set), or another
+ * server's (its user and since when only).
+ */
+export interface IGpuHolder {
+  user: string | null;
+  since: string | null;
+  job: string | null;
+}
+
 export interface IGpu {
   index: string;
   name: string;
   memory: number | null;
+  /** This server's job holding it. */
   holder: string | null;
+  uuid?: string | null;
+  /** Shared GPUs only: who holds it, of any server. */
+  held_by?: IGpuHolder | null;
+  /** Shared GPUs only: why it is busy though no momo job holds it. */
+  busy?: string | null;
 }
 
 export interface IResources {

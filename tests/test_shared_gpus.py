@@ -419,3 +419,18 @@ def test_a_server_creates_its_local_lock_folder_for_every_user(server_process, t
     server = server_process({"MOMO_JOBS_GPU_LOCK_DIR": str(tmp_path / "locks"), "MOMO_JOBS_GPUS": "0"})
     assert [g["index"] for g in server.client().resources()["gpus"]] == ["0"]
     assert oct((tmp_path / "locks").stat().st_mode & 0o7777) == "0o1777"
+
+
+def test_a_users_jobs_beyond_max_gpus_per_user_wait_and_others_go_ahead(machine):
+    a = machine.server(USERS[0], MOMO_JOBS_MAX_GPUS_PER_USER="1")
+    b = machine.server(USERS[1], MOMO_JOBS_MAX_GPUS_PER_USER="1")
+    machine.submit(a, "m1")
+    machine.submit(a, "m2")
+    machine.submit(b, "m3")
+    wait_until(lambda: machine.running() == ["m1", "m3"], timeout=30, what="m1 and m3 to run")
+    assert machine.job("m2")["reason"].endswith("your jobs hold the most GPUs one user may (max_gpus_per_user)")
+    machine.release("m1")
+    wait_until(lambda: machine.job("m2")["status"] == "running", timeout=30, what="m2 to run after m1")
+    machine.release("m2")
+    machine.release("m3")
+    machine.assert_never_two_on_a_gpu()

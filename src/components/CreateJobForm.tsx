@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import type { IResources, Resource } from '../api';
+import { GpuHolders } from './GpuHolders';
 
 export interface IKernelChoice {
   name: string;
@@ -91,7 +92,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     props.resources && !(props.resources instanceof Error)
       ? props.resources
       : null;
-  const freeGpus = resources ? resources.gpus.filter(g => !g.holder).length : 0;
+  const freeGpus = resources
+    ? resources.gpus.filter(g => !g.holder && !g.held_by && !g.busy).length
+    : 0;
 
   return (
     <form
@@ -137,6 +140,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           {resources.cpu_slots.total} free, {resources.queues.cpu} queued.
         </p>
       )}
+      {resources && <GpuHolders gpus={resources.gpus} now={Date.now()} />}
       <label htmlFor={`${id}-name`}>Name</label>
       <input
         id={`${id}-name`}

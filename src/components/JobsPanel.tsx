@@ -23,6 +23,7 @@ import {
   timeText,
   useNow
 } from './common';
+import { GpuHolders } from './GpuHolders';
 
 const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
   { label: 'All jobs', statuses: [] },
@@ -157,9 +158,19 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
         <IconButton
           icon={refreshIcon}
           label="Refresh the jobs"
-          onClick={() => void model.refresh()}
+          onClick={() => {
+            void model.refresh();
+            void model.refreshResources();
+          }}
         />
       </header>
+      {model.resources && (
+        <GpuHolders
+          gpus={model.resources.gpus}
+          now={now}
+          jobs={id => model.get(id)}
+        />
+      )}
       <div className="jp-MomoJobs-filter">
         <select
           className="jp-mod-styled"
