@@ -70,6 +70,8 @@ export interface IJob {
   kernel: string | null;
   kernel_id: string | null;
   results_dir: string;
+  /** The Unix user whose server runs it. */
+  user?: string;
 }
 
 export interface IJobList {

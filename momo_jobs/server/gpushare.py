@@ -394,6 +394,8 @@ class SharedGpuLine:
         pool = inventory.gpus
         self._sync_tickets(queued, running, pool)
         view = self.share.look([g.lock_name for g in pool])
+        # This server's jobs being started count for their user until their locks hold.
+        view.tickets += [ticket for ticket in self.share.own_tickets() if ticket.claim]
         busy = self._foreign(view.locked, pool)
         self.notes = [f"GPU {index} {why}" for index, why in sorted(busy.items())]
         return shared_gpus(view, pool, set(held_gpus(running)), self.share.user, busy, self.max_gpus_per_user)

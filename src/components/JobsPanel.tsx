@@ -89,6 +89,9 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
         <span className="jp-MomoJobs-resource">{resourceText(job)}</span>
         <span className="jp-MomoJobs-time">{timeText(job, props.now)}</span>
       </div>
+      {job.status === 'queued' && job.reason && (
+        <div className="jp-MomoJobs-rowReason">{job.reason}</div>
+      )}
     </li>
   );
 });
