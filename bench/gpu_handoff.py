@@ -26,7 +26,7 @@ HOLDER = """
 import os, sys, time
 release = sys.argv[1]
 print("START", time.time(), flush=True)
-while not os.path.exists(release):
+while not (os.path.exists(release) or os.path.exists(os.path.join(os.path.dirname(release), "ALL"))):
     time.sleep(0.005)
 print("END", time.time(), flush=True)
 """
@@ -91,6 +91,8 @@ def main() -> None:
                            for label, f in figures.items())
         verdict("shared GPU handoff p50 < 250 ms", across["p50"] < 0.25, detail)
     finally:
+        (work / "ALL").touch()  # a holder left by a failed trial ends too
+        time.sleep(0.2)
         for server in servers:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -4,7 +4,7 @@
  */
 import * as React from 'react';
 
-import type { IResources, Resource } from '../api';
+import type { IJob, IResources, Resource } from '../api';
 import { GpuHolders } from './GpuHolders';
 
 export interface IKernelChoice {
@@ -25,6 +25,8 @@ export interface ICreateJobFormProps {
   placeholderName: string;
   /** null while loading; an Error when the server could not say. */
   resources: IResources | Error | null;
+  /** This server's jobs, by id (to name the one holding a GPU). */
+  jobs?: (id: string) => IJob | undefined;
   kernels: IKernelChoice[];
   initial: ICreateJobValue;
   onChange: (value: ICreateJobValue) => void;
@@ -140,7 +142,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           {resources.cpu_slots.total} free, {resources.queues.cpu} queued.
         </p>
       )}
-      {resources && <GpuHolders gpus={resources.gpus} now={Date.now()} />}
+      {resources && (
+        <GpuHolders gpus={resources.gpus} now={Date.now()} jobs={props.jobs} />
+      )}
       <label htmlFor={`${id}-name`}>Name</label>
       <input
         id={`${id}-name`}
