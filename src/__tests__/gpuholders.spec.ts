@@ -43,7 +43,10 @@ describe('gpuHolderText', () => {
     ).toBe('GPU 1: used by a process of user3, 21 GiB');
     expect(gpuHolderText(gpu({}), now)).toBe('GPU 1: free');
     expect(
-      gpuHolderText(gpu({ held_by: { user: null, since: null, job: null } }), now)
+      gpuHolderText(
+        gpu({ held_by: { user: null, since: null, job: null } }),
+        now
+      )
     ).toBe('GPU 1: held by another user');
   });
 });
