@@ -68,17 +68,26 @@ def shared_python() -> str:
         for old in ENV_PARENT.glob(f"{ENV_PREFIX}*"):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(env_dir)], check=True, capture_output=True)
+        _run([SYSTEM_PYTHON, "-m", "venv", str(env_dir)])
         with tempfile.TemporaryDirectory() as wheels:
-            subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", wheels, str(REPO)], check=True, capture_output=True,
-                           env=dict(os.environ, SKIP_JUPYTER_BUILDER="1"))
+            _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
+                  str(REPO)], env=dict(os.environ, SKIP_JUPYTER_BUILDER="1"))
             wheel = next(Path(wheels).glob("*.whl"))
-            subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel), "nvidia-ml-py"],
-                           check=True, capture_output=True)
+            _run([str(python), "-m", "pip", "install", "-q", str(wheel), "nvidia-ml-py"], attempts=3)
         os.chmod(env_dir, 0o755)
         ready.touch()
     return str(python)
+
+
+def _run(argv: list[str], attempts: int = 1, **kwargs) -> None:
+    """Runs a setup step; a failure says what the step printed (a package index that
+    doesn't answer for a moment is tried again)."""
+    for attempt in range(attempts):
+        done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+        if done.returncode == 0:
+            return
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if "WARNING: Location" not in line]
+    raise RuntimeError(f"{' '.join(argv[:4])} … failed ({done.returncode}):\n" + "\n".join(errors[-30:]))
 
 
 def shared_folder(prefix: str, mode: int = 0o755) -> Path:
