@@ -253,24 +253,26 @@ class GpuShare:
         except OSError:
             entries = []
         for entry in entries:
-            if entry.name.startswith("holder-") and entry.name.endswith(".json"):
-                content = _read_live(Path(entry.path), self.uid)
-                try:
+            holder_file = entry.name.startswith("holder-")
+            ticket_file = entry.name.startswith("ticket-") and entry.path not in own
+            if not (holder_file or ticket_file) or not entry.name.endswith(".json"):
+                continue
+            content = _read_live(Path(entry.path), self.uid)
+            if not content:
+                continue
+            try:
+                if holder_file:
                     holder = Holder(user=str(content["user"]), uid=int(content["uid"]),
-                                    since=float(content["since"]), job=str(content["job"])) if content else None
-                    gpus = [str(g) for g in content["gpus"]] if content else []
-                except (KeyError, TypeError, ValueError):
-                    continue
-                for gpu in gpus:
-                    view.holders[gpu] = holder
-            elif entry.name.startswith("ticket-") and entry.name.endswith(".json") and entry.path not in own:
-                content = _read_live(Path(entry.path), self.uid)
-                try:
-                    if content:
-                        view.tickets.append(Ticket(**{k: content[k] for k in (
-                            "user", "uid", "job", "created", "gpus", "pool", "claim")}))
-                except (KeyError, TypeError):
-                    continue
+                                    since=float(content["since"]), job=str(content["job"]))
+                    view.holders.update({str(gpu): holder for gpu in content["gpus"]})
+                else:
+                    view.tickets.append(Ticket(
+                        user=str(content["user"]), uid=int(content["uid"]), job=str(content["job"]),
+                        created=float(content["created"]), gpus=int(content["gpus"]),
+                        pool=[str(g) for g in content["pool"]],
+                        claim=[str(g) for g in content["claim"]] if content.get("claim") else None))
+            except (KeyError, TypeError, ValueError):  # not a file of this version: skipped
+                continue
         return view
 
 
