@@ -72,9 +72,15 @@ def pool_of(job: dict) -> str:
 
 @dataclass
 class GpuInfo:
-    index: str
+    index: str  # the id jobs are scheduled by: NVML's index, or the id the ``gpus`` setting gives
     name: str = "GPU"
     memory: int | None = None  # bytes
+    uuid: str | None = None  # NVML's UUID: what CUDA and NVML agree on, and what a shared lock is named by
+
+    @property
+    def lock_name(self) -> str:
+        """The name every server on the machine knows this GPU by (its shared lock's name)."""
+        return self.uuid or self.index
 
 
 @dataclass

@@ -93,6 +93,8 @@ export interface IAttempt {
   finished_at: string | null;
   exit_code: number | null;
   reason: string | null;
+  /** The Unix user whose server runs it. */
+  user?: string;
 }
 
 export interface IJobList {
@@ -218,11 +220,27 @@ export interface IResults {
   files: IResultFile[];
 }
 
+/**
+ * Who holds a GPU on a shared machine: this server's job (`job` set), or another
+ * server's (its user and since when only).
+ */
+export interface IGpuHolder {
+  user: string | null;
+  since: string | null;
+  job: string | null;
+}
+
 export interface IGpu {
   index: string;
   name: string;
   memory: number | null;
+  /** This server's job holding it. */
   holder: string | null;
+  uuid?: string | null;
+  /** Shared GPUs only: who holds it, of any server. */
+  held_by?: IGpuHolder | null;
+  /** Shared GPUs only: why it is busy though no momo job holds it. */
+  busy?: string | null;
 }
 
 export interface IResources {

@@ -274,7 +274,8 @@ async function createJob(
         return r;
       }),
       kernels,
-      initial: value
+      initial: value,
+      jobs: id => ctx.model.get(id)
     });
     const answer = await showDialog({
       title: 'Create Job',

@@ -27,7 +27,7 @@ import {
   notifyFinished
 } from './commands';
 import { setTranslator } from './i18n';
-import { JobsModel, parseJobEvent } from './model';
+import { JobsModel, parseJobEvent, RESOURCES_MS } from './model';
 import { addRunsCommands, RunsTracker } from './runscommands';
 import { JobsSidebar } from './widgets/JobsSidebar';
 import { JobView } from './widgets/JobView';
@@ -61,7 +61,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const client = new JobsClient({
       serverSettings: app.serviceManager.serverSettings
     });
-    const model = new JobsModel({ client });
+    const model = new JobsModel({ client, resourcesMs: RESOURCES_MS });
     const tracker = new WidgetTracker<MainAreaWidget<JobView>>({
       namespace: 'momo-jobs-job'
     });

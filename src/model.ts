@@ -11,6 +11,7 @@ import {
   IJob,
   IJobEvent,
   IMetrics,
+  IResources,
   IResults,
   isFinal,
   JOB_STATUSES,
@@ -22,6 +23,9 @@ import { JobSelection } from './selection';
 import { TerminalBuffer } from './terminal';
 
 export type LoadState = 'loading' | 'ready' | 'error';
+
+/** How often the GPUs' holders are looked at again (ms). */
+export const RESOURCES_MS = 5000;
 
 /** The order of the jobs list: newest first, then by id. */
 export function compareJobs(a: IJob, b: IJob): number {
@@ -93,6 +97,7 @@ export class JobsModel implements IDisposable {
     this._limit = options.limit ?? 500;
     this._refreshMs = options.refreshMs ?? 30000;
     this.selection.changed.connect(() => this._changed.emit(), this);
+    this._resourcesMs = options.resourcesMs ?? 0;
   }
 
   readonly client: JobsClient;
@@ -194,7 +199,31 @@ export class JobsModel implements IDisposable {
   start(): Promise<void> {
     this._started = true;
     this._restartTimer();
+    if (this._resourcesMs > 0) {
+      void this.refreshResources();
+    }
     return this.refresh();
+  }
+
+  /**
+   * The server's GPUs and who holds each; null until loaded. Other users' jobs send
+   * no events here, so they are looked at again every `resourcesMs` (the sidebar's
+   * model uses RESOURCES_MS).
+   */
+  get resources(): IResources | null {
+    return this._resources;
+  }
+
+  async refreshResources(): Promise<void> {
+    try {
+      const resources = await this.client.resources();
+      if (!this._isDisposed) {
+        this._resources = resources;
+        this._changed.emit();
+      }
+    } catch {
+      // shown as unknown until the next look
+    }
   }
 
   /** The safety refresh period in ms (0: none). */
@@ -215,6 +244,15 @@ export class JobsModel implements IDisposable {
       this._timer = setInterval(() => {
         void this.refresh();
       }, this._refreshMs);
+    }
+    if (this._resourcesTimer !== null) {
+      clearInterval(this._resourcesTimer);
+      this._resourcesTimer = null;
+    }
+    if (this._started && !this._isDisposed && this._resourcesMs > 0) {
+      this._resourcesTimer = setInterval(() => {
+        void this.refreshResources();
+      }, this._resourcesMs);
     }
   }
 
@@ -281,6 +319,12 @@ export class JobsModel implements IDisposable {
     if (event.action === 'created' && !this._jobs.has(event.job_id)) {
       this._total++;
     }
+    if (
+      this._resourcesMs > 0 &&
+      event.job.status !== this._jobs.get(event.job_id)?.status
+    ) {
+      void this.refreshResources();
+    }
     this._update(event.job);
     this._sorted = null;
     this._changed.emit();
@@ -331,6 +375,10 @@ export class JobsModel implements IDisposable {
       clearInterval(this._timer);
       this._timer = null;
     }
+    if (this._resourcesTimer !== null) {
+      clearInterval(this._resourcesTimer);
+      this._resourcesTimer = null;
+    }
     Signal.clearData(this);
   }
 
@@ -377,6 +425,9 @@ export class JobsModel implements IDisposable {
   private _limit: number;
   private _refreshMs: number;
   private _timer: ReturnType<typeof setInterval> | null = null;
+  private _resourcesTimer: ReturnType<typeof setInterval> | null = null;
+  private _resources: IResources | null = null;
+  private _resourcesMs: number;
   private _started = false;
   private _state: LoadState = 'loading';
   private _error: string | null = null;
@@ -399,6 +450,8 @@ export namespace JobsModel {
     limit?: number;
     /** Safety refresh period in ms (default 30 s; 0: none). */
     refreshMs?: number;
+    /** How often the GPUs' holders are looked at (ms; default 0: never). */
+    resourcesMs?: number;
   }
 }
 

@@ -62,6 +62,8 @@ class RunSpec:
     time_limit_signal: str | None = None  # "USR1@60": that signal to the job's processes 60 s before
     attempt: int = 1  # 1-based: a retried job runs again under the same id
     log_start: int = 0  # the size of output.log when this attempt started (earlier attempts' lines)
+    gpu_lock_dir: str | None = None  # shared GPUs: the folder of the GPU locks (gpulocks.py)
+    gpu_locks: list[str] = field(default_factory=list)  # the names of the locks the job holds
 
     @property
     def folder(self) -> Path:

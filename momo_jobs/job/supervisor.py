@@ -24,6 +24,7 @@ from pathlib import Path
 from ..vocabulary import JobFiles
 from .files import ExitRecord, RunSpec, utc_now, write_json_atomic
 from .limits import parse_time_limit_signal, time_limit_reason
+from .gpulocks import GpuLockBusy, holder_file_name, take_gpu_locks
 from .recorder import LogRecorder
 from .telemetry import Telemetry
 
@@ -72,13 +73,22 @@ class Supervisor:
         env = dict(os.environ)
         env.update(self.run.env)
         try:
+            locks = self._take_gpu_locks()
+        except GpuLockBusy as exc:
+            recorder.write(f"momo-jobs: {exc}\n".encode())
+            recorder.close()
+            ExitRecord(exit_code=None, reason=f"could not start: {exc}").save(self.folder)
+            return 0
+        try:
+            # The script's processes inherit the lock fds: a GPU stays locked while any of them lives.
             child = subprocess.Popen(
                 self.run.argv, cwd=self.run.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=locks,
             )
         except OSError as exc:
             recorder.write(f"momo-jobs: could not start {self.run.argv[0]}: {exc}\n".encode())
             recorder.close()
+            self._release_gpu_locks(locks)
             ExitRecord(exit_code=127, reason=f"could not start: {exc}").save(self.folder)
             return 0
         pgid = child.pid
@@ -87,6 +97,8 @@ class Supervisor:
         })
         self._pump(child, pgid, recorder)
         recorder.close()
+        # Given back before the exit record, so a server that sees the job over finds its GPUs free.
+        self._release_gpu_locks(locks)
         code = child.returncode
         record = ExitRecord(exit_code=code if code >= 0 else None, stopped=self.stop_requested)
         if code < 0:
@@ -102,6 +114,21 @@ class Supervisor:
             record.reason = f"exit code {code}"
         record.save(self.folder)
         return 0
+
+    def _take_gpu_locks(self) -> list[int]:
+        if not self.run.gpu_lock_dir or not self.run.gpu_locks:
+            return []
+        return take_gpu_locks(self.run.gpu_lock_dir, self.run.gpu_locks, self.run.job_id)
+
+    def _release_gpu_locks(self, fds: list[int]) -> None:
+        if not fds:
+            return
+        try:
+            os.unlink(os.path.join(self.run.gpu_lock_dir, holder_file_name(os.getuid(), self.run.job_id)))
+        except OSError:
+            pass
+        for fd in fds:
+            os.close(fd)
 
     def _pump(self, child: subprocess.Popen, pgid: int, recorder: LogRecorder) -> None:
         """Copies the job's output until the script has exited and its output ended,

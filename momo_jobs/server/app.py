@@ -32,6 +32,9 @@ ENV_SETTINGS = {
     "ray_address": "MOMO_JOBS_RAY_ADDRESS",
     "console_idle_seconds": "MOMO_JOBS_CONSOLE_IDLE",
     "telemetry_seconds": "MOMO_JOBS_TELEMETRY",
+    "gpu_lock_dir": "MOMO_JOBS_GPU_LOCK_DIR",
+    "gpu_foreign_memory_mib": "MOMO_JOBS_GPU_FOREIGN_MIB",
+    "max_gpus_per_user": "MOMO_JOBS_MAX_GPUS_PER_USER",
 }
 
 
@@ -56,6 +59,17 @@ class MomoJobsApp(ExtensionApp):
     telemetry_seconds = Float(1.0, config=True,
                               help="Seconds between samples of a running job's CPU, memory and GPU use (the sys/… "
                                    "series); 0 turns telemetry off. Env: MOMO_JOBS_TELEMETRY.")
+    gpu_lock_dir = Unicode(None, allow_none=True, config=True,
+                           help="Shared GPUs: a local folder every user's server can write (e.g. /run/momo-jobs, "
+                                "mode 1777): jobs of all servers hold their GPUs through locks there and wait in "
+                                "one first-come first-served line. Unset: this server schedules its GPUs alone. "
+                                "Env: MOMO_JOBS_GPU_LOCK_DIR.")
+    gpu_foreign_memory_mib = Integer(1024, config=True,
+                                     help="Shared GPUs: a GPU on which processes that are no momo job use more "
+                                          "memory than this (MiB) is busy. Env: MOMO_JOBS_GPU_FOREIGN_MIB.")
+    max_gpus_per_user = Integer(None, allow_none=True, config=True,
+                                help="Shared GPUs: the most GPUs one user's jobs hold at once (all their servers); "
+                                     "further jobs wait. Unset: no cap. Env: MOMO_JOBS_MAX_GPUS_PER_USER.")
 
     local_backend_class = Type(default_value=LocalBackend, klass=Backend, config=True,
                                help="The backend that runs CPU and GPU jobs as local processes.")
@@ -83,6 +97,9 @@ class MomoJobsApp(ExtensionApp):
             raise ValueError("cpu_slots must be at least 1")
         if values["telemetry_seconds"] < 0:
             raise ValueError("telemetry_seconds must be 0 (off) or more")
+        if values["max_gpus_per_user"] is not None and values["max_gpus_per_user"] < 1:
+            raise ValueError("max_gpus_per_user must be at least 1")
+        values["gpu_lock_dir"] = values["gpu_lock_dir"] or None
         return Settings(**values)
 
     def build_backends(self, settings: Settings) -> dict[str, Backend]:

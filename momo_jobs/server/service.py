@@ -20,11 +20,12 @@ from typing import Callable, Iterator
 
 from ..job.files import ExitRecord, RunSpec, iso_from_unix, utc_now
 from ..job.recorder import LogRecorder
-from ..vocabulary import ACTIVE, FINAL, QUEUES, JobFiles, Resource, Status, backend_of, pool_of, queue_of
+from ..vocabulary import ACTIVE, FINAL, QUEUES, Inventory, JobFiles, Resource, Status, backend_of, pool_of, queue_of
 from .backends.base import Backend, LaunchError
 from .environment import interpreter_for, run_spec_for
 from .errors import BadRequest, Conflict, NotFound, Unavailable
 from .exporter import export_notebook
+from .gpushare import GpuShare, SharedGpuLine, prepare_lock_dir
 from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
 from .policies import STOPPED_FOR_TIME, WARNED, attempt_entry, attempt_separator, deadline_of, ending_of, time_limit_due
@@ -32,7 +33,7 @@ from .presenter import job_json, json_safe, results_dir
 from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
                        SubmitRequest, SweepRequest)
 from .runs import compare, run_table
-from .scheduler import cpu_slots_used, held_by_sweep, held_gpus, jobs_to_start, queue_positions, sweep_room
+from .scheduler import Place, cpu_slots_used, held_by_sweep, held_gpus, jobs_to_start, queue_positions, sweep_room
 from .settings import Settings
 from .store import StatusMoveRefused, Store
 from .sweeps import combinations, job_name, sweep_args
@@ -61,8 +62,11 @@ class JobService:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(Path(settings.data_dir) / "jobs.sqlite3")
         self._schedule_lock = asyncio.Lock()
-        self._positions: dict[str, int] = {}
+        self._positions: dict[str, Place] = {}
         self._held_by_sweep: dict[str, int] = {}  # queued job → its sweep's max_parallel, while that holds it
+        # Shared GPUs: the common line of every server using the same lock folder.
+        self.shared_line = (SharedGpuLine(GpuShare(prepare_lock_dir(Path(settings.gpu_lock_dir))), settings)
+                            if settings.gpu_lock_dir else None)
         self._last_alive_check: dict[str, float] = {}
         self._monitor: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
@@ -94,6 +98,8 @@ class JobService:
                 pass
         for backend in self.backends.values():
             await backend.close()
+        if self.shared_line is not None:
+            self.shared_line.close()
         self.store.close()
 
     def _backend(self, job: dict) -> Backend:
@@ -123,8 +129,9 @@ class JobService:
             elif ExitRecord.load(run.folder) is not None:
                 await self._finish_from_record(job)
             else:
-                self._finish(job, ExitRecord(
-                    exit_code=None, reason="the job vanished while the server was down (no exit record)"))
+                reason = await self._end_leftovers(job, run)
+                self._finish(job, ExitRecord(exit_code=None, reason="the job vanished while the server was down "
+                                                                    f"(no exit record){'; ' + reason if reason else ''}"))
 
     # submit, stop, rerun, delete
 
@@ -307,7 +314,8 @@ class JobService:
     # reading
 
     def _json(self, job: dict) -> dict:
-        return job_json(job, self._positions.get(job["id"]), self.root, self._held_by_sweep.get(job["id"]))
+        notes = self.shared_line.notes if self.shared_line is not None and job["resource"] == Resource.GPU else ()
+        return job_json(job, self._positions.get(job["id"]), self.root, notes, self._held_by_sweep.get(job["id"]))
 
     def get(self, job_id: str) -> dict:
         return self._json(self._get(job_id))
@@ -354,10 +362,13 @@ class JobService:
         running = self.store.jobs_in_order(ACTIVE)
         holders = held_gpus(running)
         queued = self.store.jobs_in_order([Status.QUEUED.value])
+        gpus = [{"index": g.index, "name": g.name, "memory": g.memory, "uuid": g.uuid, "holder": holders.get(g.index)}
+                for g in inventory.gpus]
+        if self.shared_line is not None and self.default_backend == "local":
+            self.shared_line.describe_holders(gpus, inventory.gpus, {j["id"]: j for j in running})
         return {
             "backend": self.default_backend,
-            "gpus": [{"index": g.index, "name": g.name, "memory": g.memory, "holder": holders.get(g.index)}
-                     for g in inventory.gpus],
+            "gpus": gpus,
             "cpu_slots": {"total": inventory.cpu_slots, "used": cpu_slots_used(running, self._extra_cpu_used())},
             "queues": {q: sum(1 for j in queued if queue_of(j["resource"]) == q) for q in QUEUES},
         }
@@ -398,36 +409,50 @@ class JobService:
 
     async def schedule(self) -> None:
         async with self._schedule_lock:
-            queued = self.store.jobs_in_order([Status.QUEUED.value])
-            running = self.store.jobs_in_order(ACTIVE)
-            limits = self.store.sweep_limits(j.get("sweep_id") for j in queued)
-            room = sweep_room(limits, running)
-            starts = []
-            for pool in sorted({pool_of(j) for j in queued}):
-                backend = self.backends[pool]
-                pool_starts = jobs_to_start([j for j in queued if pool_of(j) == pool],
-                                            [j for j in running if pool_of(j) == pool],
-                                            backend.inventory(), backend.has_room,
-                                            self._extra_cpu_used() if pool == "local" else 0, room)
-                for start in pool_starts:
-                    sweep = self.store.get_job(start.job_id).get("sweep_id")
-                    if sweep in room:
-                        room[sweep] -= 1
-                starts += pool_starts
-            for start in starts:
-                await self._launch(self.store.get_job(start.job_id), start.gpu_ids)
-            started = {s.job_id for s in starts}
-            waiting = [j for j in queued if j["id"] not in started]
-            held = held_by_sweep(waiting, room)
-            self._held_by_sweep = {j["id"]: limits[j["sweep_id"]] for j in waiting if j["id"] in held}
-            positions = queue_positions(waiting)
-            for job_id, position in positions.items():
-                if self._positions.get(job_id) != position:
-                    self._positions[job_id] = position
-                    self._notify(job_id)
-            for job_id in list(self._positions):
-                if job_id not in positions:
-                    del self._positions[job_id]
+            if self.shared_line is None:
+                await self._schedule(None)
+            else:
+                async with self.shared_line.mutex():
+                    await self._schedule(self.shared_line)
+
+    async def _schedule(self, line: SharedGpuLine | None) -> None:
+        queued = self.store.jobs_in_order([Status.QUEUED.value])
+        running = self.store.jobs_in_order(ACTIVE)
+        limits = self.store.sweep_limits(j.get("sweep_id") for j in queued)
+        room = sweep_room(limits, running)
+        local = self.backends["local"].inventory() if "local" in self.backends else Inventory()
+        shared = line.look([j for j in queued if pool_of(j) == "local"], [j for j in running if pool_of(j) == "local"],
+                           local) if line is not None else None
+        starts = []
+        for pool in sorted({pool_of(j) for j in queued}):
+            backend = self.backends[pool]
+            pool_starts = jobs_to_start([j for j in queued if pool_of(j) == pool],
+                                        [j for j in running if pool_of(j) == pool],
+                                        backend.inventory(), backend.has_room,
+                                        self._extra_cpu_used() if pool == "local" else 0,
+                                        sweep_room=room, shared=shared if pool == "local" else None)
+            for start in pool_starts:
+                sweep = self.store.get_job(start.job_id).get("sweep_id")
+                if sweep in room:
+                    room[sweep] -= 1
+            starts += pool_starts
+        for start in starts:
+            job = self.store.get_job(start.job_id)
+            if line is not None and pool_of(job) == "local":
+                line.claim(job["id"], start.gpu_ids, local)
+            await self._launch(job, start.gpu_ids)
+        started = {s.job_id for s in starts}
+        waiting = [j for j in queued if j["id"] not in started]
+        held = held_by_sweep(waiting, room)
+        self._held_by_sweep = {j["id"]: limits[j["sweep_id"]] for j in waiting if j["id"] in held}
+        positions = queue_positions(waiting, local, shared)
+        for job_id, position in positions.items():
+            if self._positions.get(job_id) != position:
+                self._positions[job_id] = position
+                self._notify(job_id)
+        for job_id in list(self._positions):
+            if job_id not in positions:
+                del self._positions[job_id]
 
     def _set_aside_earlier_attempt(self, job: dict) -> None:
         """Before a retried attempt starts: the last one's exit record is kept under its
@@ -441,7 +466,10 @@ class JobService:
 
     async def _launch(self, job: dict, gpu_ids: list[str]) -> None:
         self._set_aside_earlier_attempt(job)
-        run = run_spec_for(job, gpu_ids, self.settings.stop_grace_seconds, self.settings.telemetry_seconds)
+        gpus = {g.index: g for g in self._backend(job).inventory().gpus}
+        lock_dir = self.shared_line.folder if self.shared_line is not None and pool_of(job) == "local" else None
+        run = run_spec_for(job, [gpus[i] for i in gpu_ids if i in gpus], self.settings.stop_grace_seconds,
+                           self.settings.telemetry_seconds, lock_dir)
         now = time.time()
         try:
             # started_unix stays the first attempt's: the time axis of every attempt's metrics.
@@ -541,7 +569,9 @@ class JobService:
         if ExitRecord.load(folder) is not None:
             await self._finish_from_record(job)
         else:
-            self._finish(job, ExitRecord(exit_code=None, reason="the job's process vanished without an exit record"))
+            reason = await self._end_leftovers(job, run)
+            self._finish(job, ExitRecord(exit_code=None,
+                                         reason=reason or "the job's process vanished without an exit record"))
         return True
 
     async def _keep_time_limit(self, job: dict) -> None:
@@ -567,6 +597,16 @@ class JobService:
         except Unavailable as exc:  # asked again on the next look
             self.store.update_job(job["id"], time_limit_stage=WARNED)
             self.log.warning("momo-jobs: %s", exc)
+    async def _end_leftovers(self, job: dict, run: RunSpec | None) -> str | None:
+        """A job whose supervisor is gone: nothing records its processes any more, so they
+        are ended (and the GPUs they hold are free again)."""
+        if run is None:
+            return None
+        try:
+            return await self._backend(job).end_leftovers(run)
+        except Exception as exc:
+            self.log.warning("momo-jobs: could not end what job %s left: %s", job["id"], exc)
+            return None
 
     async def _monitor_loop(self) -> None:
         while True:
@@ -574,7 +614,8 @@ class JobService:
                 ended = False
                 for job in self.store.jobs_in_order(ACTIVE):
                     ended |= await self._follow(job)
-                if ended:
+                # Other servers' jobs end too: a server with jobs in the common line looks at every pass.
+                if ended or (self.shared_line is not None and self.shared_line.in_line()):
                     await self.schedule()
             except asyncio.CancelledError:
                 raise

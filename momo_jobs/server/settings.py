@@ -15,5 +15,8 @@ class Settings:
     backend: str = "local"
     ray_address: str | None = None
     console_idle_seconds: float = 3600.0
+    gpu_lock_dir: str | None = None  # shared GPUs: the lock folder every server of the machine uses
+    gpu_foreign_memory_mib: int = 1024
+    max_gpus_per_user: int | None = None
     poll_interval: float = 0.1
     telemetry_seconds: float = 1.0

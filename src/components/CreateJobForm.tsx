@@ -4,8 +4,9 @@
  */
 import * as React from 'react';
 
-import type { IResources, Resource } from '../api';
+import type { IJob, IResources, Resource } from '../api';
 import { trans } from '../i18n';
+import { GpuHolders } from './GpuHolders';
 
 export interface IKernelChoice {
   name: string;
@@ -34,6 +35,8 @@ export interface ICreateJobFormProps {
   placeholderName: string;
   /** null while loading; an Error when the server could not say. */
   resources: IResources | Error | null;
+  /** This server's jobs, by id (to name the one holding a GPU). */
+  jobs?: (id: string) => IJob | undefined;
   kernels: IKernelChoice[];
   initial: ICreateJobValue;
   onChange: (value: ICreateJobValue) => void;
@@ -101,7 +104,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     props.resources && !(props.resources instanceof Error)
       ? props.resources
       : null;
-  const freeGpus = resources ? resources.gpus.filter(g => !g.holder).length : 0;
+  const freeGpus = resources
+    ? resources.gpus.filter(g => !g.holder && !g.held_by && !g.busy).length
+    : 0;
 
   return (
     <form
@@ -146,6 +151,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           CPU slots: {resources.cpu_slots.total - resources.cpu_slots.used} of{' '}
           {resources.cpu_slots.total} free, {resources.queues.cpu} queued.
         </p>
+      )}
+      {resources && (
+        <GpuHolders gpus={resources.gpus} now={Date.now()} jobs={props.jobs} />
       )}
       <label htmlFor={`${id}-name`}>Name</label>
       <input

@@ -29,6 +29,7 @@ import {
   timeText,
   useNow
 } from './common';
+import { GpuHolders } from './GpuHolders';
 
 const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
   { label: 'All jobs', statuses: [] },
@@ -102,6 +103,9 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
         <span className="jp-MomoJobs-resource">{resourceText(job)}</span>
         <span className="jp-MomoJobs-time">{timeText(job, props.now)}</span>
       </div>
+      {job.status === 'queued' && job.reason && (
+        <div className="jp-MomoJobs-rowReason">{job.reason}</div>
+      )}
     </li>
   );
 });
@@ -186,10 +190,20 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
           <IconButton
             icon={refreshIcon}
             label="Refresh the jobs"
-            onClick={() => void model.refresh()}
+            onClick={() => {
+              void model.refresh();
+              void model.refreshResources();
+            }}
           />
         </span>
       </header>
+      {model.resources && (
+        <GpuHolders
+          gpus={model.resources.gpus}
+          now={now}
+          jobs={id => model.get(id)}
+        />
+      )}
       {selectedCount > 1 && (
         <div className="jp-MomoJobs-selectionBar">
           <span>{trans.__('%1 selected', selectedCount)}</span>

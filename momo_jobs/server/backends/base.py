@@ -69,6 +69,11 @@ class Backend(ABC):
         """CPU slots held by finished jobs (a console job's live kernel) beyond the running ones."""
         return 0
 
+    async def end_leftovers(self, run: RunSpec) -> str | None:
+        """The job is gone without an exit record: end whatever of it still runs; the
+        reason to fail it with, or None for the service's own."""
+        return None
+
     async def forget(self, job_id: str) -> None:
         """The job is being deleted: let go of what the backend still holds for it."""
 
