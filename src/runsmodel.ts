@@ -19,14 +19,14 @@ import {
 } from './api';
 import { JobsModel, LoadState } from './model';
 import {
-  compareRuns,
   hiddenByDefault,
   IColumn,
   IFilterTerm,
   ISort,
   matchesFilter,
   parseFilter,
-  runColumns
+  runColumns,
+  sortRuns
 } from './runtable';
 import { ClickMode, JobSelection } from './selection';
 import { isSystemMetric, TELEMETRY_NOTICE } from './telemetry';
@@ -112,9 +112,14 @@ export class RunsModel implements IDisposable {
     return this._columns;
   }
 
-  /** The columns shown, in order. */
+  /** The columns shown, in order (the same array until they change). */
   get visibleColumns(): ReadonlyArray<IColumn> {
-    return this.columns.filter(column => this.isVisible(column));
+    const all = this.columns;
+    if (this._visible === null || this._visibleOf !== all) {
+      this._visible = all.filter(column => this.isVisible(column));
+      this._visibleOf = all;
+    }
+    return this._visible;
   }
 
   isVisible(column: IColumn): boolean {
@@ -125,6 +130,7 @@ export class RunsModel implements IDisposable {
 
   setVisible(key: string, visible: boolean): void {
     this._shown.set(key, visible);
+    this._visible = null;
     this._changed.emit();
   }
 
@@ -288,6 +294,10 @@ export class RunsModel implements IDisposable {
     Signal.clearData(this);
   }
 
+  /**
+   * The first page is shown as soon as it comes (the newest runs), the
+   * others as they follow.
+   */
   private async _load(): Promise<void> {
     const loaded = new Map<string, IRun>();
     try {
@@ -297,22 +307,25 @@ export class RunsModel implements IDisposable {
           limit: this._pageSize,
           offset: loaded.size
         });
-        total = page.total;
-        if (!page.runs.length) {
-          break;
+        if (this._isDisposed) {
+          return;
         }
+        total = page.total;
         for (const run of page.runs) {
           loaded.set(run.id, run);
         }
+        this._runs = loaded;
+        this._total = total;
+        this._state = 'ready';
+        this._error = null;
+        this._columns = null;
+        if (!page.runs.length) {
+          break;
+        }
+        if (loaded.size < Math.min(total, this._maxRuns)) {
+          this._invalidate();
+        }
       }
-      if (this._isDisposed) {
-        return;
-      }
-      this._runs = loaded;
-      this._total = total === Infinity ? loaded.size : total;
-      this._state = 'ready';
-      this._error = null;
-      this._columns = null;
     } catch (error) {
       if (this._isDisposed) {
         return;
@@ -412,22 +425,22 @@ export class RunsModel implements IDisposable {
     const column =
       this.columns.find(c => c.key === this._sort.key) ?? this.columns[1];
     const direction = this._sort.direction;
-    runs.sort((a, b) => compareRuns(a, b, column, direction));
+    const sorted = sortRuns(runs, column, direction);
     const rows: RunsRow[] = [];
     if (!this._group) {
-      for (const run of runs) {
+      for (const run of sorted) {
         rows.push({ kind: 'run', run, grouped: false });
       }
     } else {
       const members = new Map<string, IRun[]>();
-      for (const run of runs) {
+      for (const run of sorted) {
         if (run.sweep_id) {
           const list = members.get(run.sweep_id) ?? [];
           list.push(run);
           members.set(run.sweep_id, list);
         }
       }
-      for (const run of runs) {
+      for (const run of sorted) {
         if (!run.sweep_id) {
           rows.push({ kind: 'run', run, grouped: false });
           continue;
@@ -451,7 +464,7 @@ export class RunsModel implements IDisposable {
       }
     }
     this._rows = rows;
-    let filtered = runs;
+    let filtered = sorted;
     if (this._group) {
       filtered = [];
       for (const row of rows) {
@@ -476,6 +489,8 @@ export class RunsModel implements IDisposable {
   private _loading: Promise<void> | null = null;
   private _columns: IColumn[] | null = null;
   private _shown = new Map<string, boolean>();
+  private _visible: IColumn[] | null = null;
+  private _visibleOf: ReadonlyArray<IColumn> | null = null;
   private _sort: ISort = { key: 'started', direction: 'desc' };
   private _filterText = '';
   private _terms: IFilterTerm[] = [];

@@ -273,6 +273,9 @@ function asNumber(value: number | string | null): number | null {
   return null;
 }
 
+/** One collator for every comparison of words (`localeCompare` makes one a call). */
+const COLLATOR = new Intl.Collator(undefined, { numeric: true });
+
 function compareValues(a: number | string, b: number | string): number {
   const x = asNumber(a);
   const y = asNumber(b);
@@ -282,7 +285,55 @@ function compareValues(a: number | string, b: number | string): number {
   if (x !== null || y !== null) {
     return x !== null ? -1 : 1; // numbers before words
   }
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
+  return COLLATOR.compare(String(a), String(b));
+}
+
+/** What a run is sorted by in a column, read once per run. */
+interface ISortKey {
+  run: IRun;
+  /** null: an empty cell. */
+  text: string | null;
+  num: number | null;
+}
+
+function sortKey(run: IRun, column: IColumn): ISortKey {
+  const value =
+    column.kind === 'status'
+      ? JOB_STATUSES.indexOf(run.status)
+      : cellValue(run, column);
+  return {
+    run,
+    text: value === null ? null : String(value),
+    num: asNumber(value)
+  };
+}
+
+function compareKeys(
+  a: ISortKey,
+  b: ISortKey,
+  direction: SortDirection
+): number {
+  if (a.text === null || b.text === null) {
+    if (a.text !== b.text) {
+      return a.text === null ? 1 : -1;
+    }
+  } else {
+    const order =
+      a.num !== null && b.num !== null
+        ? a.num - b.num
+        : a.num !== null
+          ? -1
+          : b.num !== null
+            ? 1
+            : COLLATOR.compare(a.text, b.text);
+    if (order !== 0) {
+      return direction === 'asc' ? order : -order;
+    }
+  }
+  return (
+    COLLATOR.compare(a.run.name, b.run.name) ||
+    (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0)
+  );
 }
 
 /**
@@ -295,25 +346,19 @@ export function compareRuns(
   column: IColumn,
   direction: SortDirection
 ): number {
-  let x = cellValue(a, column);
-  let y = cellValue(b, column);
-  if (column.kind === 'status') {
-    x = JOB_STATUSES.indexOf(a.status);
-    y = JOB_STATUSES.indexOf(b.status);
-  }
-  if (x === null || y === null) {
-    if (x !== y) {
-      return x === null ? 1 : -1;
-    }
-  } else {
-    const order = compareValues(x, y);
-    if (order !== 0) {
-      return direction === 'asc' ? order : -order;
-    }
-  }
-  return (
-    a.name.localeCompare(b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
+  return compareKeys(sortKey(a, column), sortKey(b, column), direction);
+}
+
+/** The runs sorted by a column (as `compareRuns`), each cell read once. */
+export function sortRuns(
+  runs: ReadonlyArray<IRun>,
+  column: IColumn,
+  direction: SortDirection
+): IRun[] {
+  return runs
+    .map(run => sortKey(run, column))
+    .sort((a, b) => compareKeys(a, b, direction))
+    .map(key => key.run);
 }
 
 export interface IFilterTerm {

@@ -246,6 +246,8 @@ describe('RunsModel', () => {
     expect(visible()).toContain('peak:rss_bytes');
     expect(visible()).not.toContain('last:sys/cpu_percent');
     expect(visible()).not.toContain('started');
+    // the same array until the columns change: rows re-render only when needed
+    expect(model.visibleColumns).toBe(model.visibleColumns);
     model.setVisible('last:sys/cpu_percent', true);
     model.setVisible('param:lr', false);
     expect(visible()).toContain('last:sys/cpu_percent');
@@ -254,26 +256,29 @@ describe('RunsModel', () => {
 
   it('groups a sweep under its heading, collapsed or not', async () => {
     const { model } = await loadedModel(sampleRuns());
-    model.sortBy('name');
+    model.sortBy('param:lr'); // 0.001, 0.01 (sweep), 0.05 (alone), 0.1 (sweep)
     const shape = () =>
       model.rows.map(row =>
         row.kind === 'group' ? `[${row.sweep}]` : row.run.name
       );
+    // the sweep sits where its first run sorts, its runs beneath in order
     expect(shape()).toEqual([
-      'baseline',
       '[sw1]',
       'lr-0.001',
       'lr-0.01',
-      'lr-0.1'
+      'lr-0.1',
+      'baseline'
     ]);
     model.toggleGroup('sw1');
-    expect(shape()).toEqual(['baseline', '[sw1]']);
+    expect(shape()).toEqual(['[sw1]', 'baseline']);
     // a collapsed sweep's runs still count as shown (for shift-click, select all)
     expect(model.filteredRuns).toHaveLength(4);
     model.selectGroup('sw1');
     expect(model.selection.size).toBe(3);
     await model.showSweep('sw1');
     expect(shape()).toEqual(['[sw1]', 'lr-0.001', 'lr-0.01', 'lr-0.1']);
+    model.groupBySweep = false;
+    expect(shape()).toEqual(['lr-0.001', 'lr-0.01', 'lr-0.1']);
   });
 
   it('selects with shift in the table’s order, shared with the sidebar', async () => {
