@@ -7,6 +7,7 @@ import pytest
 
 from conftest import wait_for_job
 from ray_head import ray_head  # noqa: F401  (session fixture)
+from test_policies import RESUMER
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -19,18 +20,7 @@ print("up", flush=True)
 time.sleep(120)
 """
 
-FLAKY = """
-import json, os, sys
-mark = os.path.join(os.environ["MOMO_CHECKPOINT_DIR"], "epoch")
-start = int(open(mark).read()) if os.path.exists(mark) else 0
-print("attempt", os.environ["MOMO_ATTEMPT"], "from", start, flush=True)
-for epoch in range(start, 3):
-    print(json.dumps({"metric": "loss", "value": 1 / (epoch + 1), "epoch": epoch}), flush=True)
-    open(mark, "w").write(str(epoch + 1))
-    if start == 0 and epoch == 0:
-        sys.exit(2)
-print("done", flush=True)
-"""
+
 
 
 @pytest.fixture
@@ -40,19 +30,19 @@ def momo_config(ray_head):  # noqa: F811
 
 async def test_ray_jobs_keep_their_time_limit_and_retry_from_their_checkpoint(jobs_api, write_script, jp_serverapp):
     limited = write_script("ray/warned.py", WARNED)
-    flaky = write_script("ray/flaky.py", FLAKY)
+    flaky = write_script("ray/flaky.py", RESUMER)
     code, retried = await jobs_api("POST", "jobs", {"script": flaky, "retries": 2})
     assert code == 201, retried
     retried = await wait_for_job(jobs_api, retried["id"], timeout=240)
     assert retried["status"] == "completed" and retried["attempt"] == 2 and retried["backend"] == "ray", retried
-    assert [a["exit_code"] for a in retried["attempts"]] == [2, 0]
+    assert [a["exit_code"] for a in retried["attempts"]] == [3, 0]
     _, log = await jobs_api("GET", f"jobs/{retried['id']}/log")
     text = log["text"]
-    assert text.count("attempt 1 from 0") == 1 and text.count("attempt 2 from 1") == 1, text
-    assert text.index("attempt 1 from 0") < text.index("attempt 2 of 3 follows") < text.index("done")
+    assert text.count("attempt 1 resumes at epoch 0") == 1 and text.count("attempt 2 resumes at epoch 2") == 1, text
+    assert text.index("attempt 1 resumes") < text.index("attempt 2 of 3 follows") < text.index("done")
     _, metrics = await jobs_api("GET", f"jobs/{retried['id']}/metrics", params={"x": "epoch"})
-    assert metrics["series"][0]["x"] == [0, 1, 2] and metrics["series"][0]["attempt_starts"] == [
-        {"attempt": 2, "x": 1}]
+    assert metrics["series"][0]["x"] == [0, 1, 2, 3] and metrics["series"][0]["attempt_starts"] == [
+        {"attempt": 2, "x": 2}]
     # The limit counts from the server's launch, Ray's start of the job included: with the
     # cluster warm (the job above), the script is up well before its warning.
     code, slow = await jobs_api("POST", "jobs", {"script": limited, "time_limit": 20, "time_limit_signal": "USR1@10"})

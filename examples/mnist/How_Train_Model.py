@@ -14,6 +14,9 @@ protocol) next to Keras' progress bar, every 10 batches by step (so a chart move
 the first epoch) and at the end of each epoch; the options are printed as parameters
 (``momo_jobs.log_param``), so ``momo-jobs compare`` and the Runs view show them beside the
 results. The trained model goes to ``results/``.
+``--lr`` sets the learning rate (e.g. for a sweep: ``momo-jobs sweep How_Train_Model.py
+--grid lr=1.0,0.5``). Run as a job, training backs up to the job's ``MOMO_CHECKPOINT_DIR``
+after each epoch, so a retried attempt resumes where the last one stopped.
 """
 import argparse
 import os
@@ -139,7 +142,7 @@ def main(argv=None):
     args = parse_args(argv)
     import keras
     from momo_jobs import log_param
-    from momo_jobs.keras import MetricsCallback
+    from momo_jobs.keras import MetricsCallback, resume_callbacks
 
     for name in ("model", "lr", "epochs", "batch_size", "seed", "quick"):
         log_param(name, getattr(args, name))
@@ -153,7 +156,7 @@ def main(argv=None):
     metrics = MetricsCallback(every_n_batches=BATCH_METRICS_EVERY, batch_size=args.batch_size)
     started = time.perf_counter()
     model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=1,
-              validation_data=(x_test, y_test), callbacks=[metrics])
+              validation_data=(x_test, y_test), callbacks=[metrics, *resume_callbacks()])
     train_seconds = time.perf_counter() - started
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0, callbacks=[metrics])

@@ -139,18 +139,25 @@ class JobHandler(BaseHandler):
         self.finish()
 
 
-class StopHandler(BaseHandler):
+class ActionHandler(BaseHandler):
+    """``POST .../{id}/<action>``: the service's method of that name on the id."""
+
+    action: str
+    status: int
+
     @web.authenticated
     @authorized
-    async def post(self, job_id):
-        self.reply(await self.service.stop(job_id), 202)
+    async def post(self, **ids):
+        (target,) = ids.values()
+        self.reply(await getattr(self.service, self.action)(target), self.status)
 
 
-class RerunHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, job_id):
-        self.reply(await self.service.rerun(job_id), 201)
+class StopHandler(ActionHandler):
+    action, status = "stop", 202
+
+
+class RerunHandler(ActionHandler):
+    action, status = "rerun", 201
 
 
 class JobDataHandler(BaseHandler):
@@ -212,18 +219,12 @@ class SweepHandler(BaseHandler):
         self.reply(self.service.get_sweep(sweep_id))
 
 
-class SweepStopHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, sweep_id):
-        self.reply(await self.service.stop_sweep(sweep_id), 202)
+class SweepStopHandler(ActionHandler):
+    action, status = "stop_sweep", 202
 
 
-class SweepRerunHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, sweep_id):
-        self.reply(await self.service.rerun_sweep(sweep_id), 201)
+class SweepRerunHandler(ActionHandler):
+    action, status = "rerun_sweep", 201
 
 
 class ExportHandler(BaseHandler):

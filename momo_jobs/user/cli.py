@@ -175,11 +175,11 @@ def run(argv: list[str]) -> int:
     elif args.command == "show":
         _print_job(client.get(args.id))
     elif args.command == "stop" and args.sweep:
-        _print_sweep(client.stop_sweep(args.id))
+        _print_sweep(client.sweep_action(args.id, "stop"))
     elif args.command == "stop":
         print(client.stop(args.id)["status"])
     elif args.command == "rerun" and args.sweep:
-        _print_sweep(client.rerun_sweep(args.id))
+        _print_sweep(client.sweep_action(args.id, "rerun"))
     elif args.command == "delete":
         client.delete(args.id)
     elif args.command == "rerun":

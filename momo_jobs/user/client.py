@@ -178,14 +178,9 @@ class JobsClient:
         body.update({"grid": grid, "max_parallel": max_parallel})
         return self.request("POST", "sweeps", body)
 
-    def get_sweep(self, sweep_id: str) -> dict:
-        return self.request("GET", f"sweeps/{sweep_id}")
-
-    def stop_sweep(self, sweep_id: str) -> dict:
-        return self.request("POST", f"sweeps/{sweep_id}/stop")
-
-    def rerun_sweep(self, sweep_id: str) -> dict:
-        return self.request("POST", f"sweeps/{sweep_id}/rerun")
+    def sweep_action(self, sweep_id: str, action: str) -> dict:
+        """``stop`` or ``rerun`` every job of a sweep; the sweep (a rerun: the new one) with its jobs."""
+        return self.request("POST", f"sweeps/{sweep_id}/{action}")
 
     def list(self, status: str | None = None, limit: int = 100, offset: int = 0, sweep: str | None = None) -> dict:
         return self.request("GET", "jobs", params={"status": status, "limit": limit, "offset": offset,

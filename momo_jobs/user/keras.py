@@ -5,13 +5,38 @@ configured backend); ``import momo_jobs`` alone does not.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any, TextIO
 
 import keras
 
 from ..job.protocol import log_metric, log_param
 
-__all__ = ["MetricsCallback"]
+__all__ = ["MetricsCallback", "resume_callbacks"]
+
+
+def resume_callbacks() -> list:
+    """In a momo job, Keras' ``BackupAndRestore`` in the job's ``MOMO_CHECKPOINT_DIR``
+    (kept across its attempts): a retried attempt resumes at the epoch the last one
+    reached. Outside a job (no such variable), none. ``double_checkpoint`` keeps the
+    epoch before as well: an attempt killed while it wrote its backup (kill -9, a lost
+    node) leaves that one half-written, and the next attempt resumes from the one before
+    (or, killed while writing its first, starts over)."""
+    folder = os.environ.get("MOMO_CHECKPOINT_DIR")
+    if not folder:
+        return []
+    return [_BackupAndRestore(backup_dir=os.path.join(folder, "keras-backup"), double_checkpoint=True)]
+
+
+class _BackupAndRestore(keras.callbacks.BackupAndRestore):
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as exc:  # a backup cut short, and none before it
+            print(f"momo-jobs: the backup in {self.backup_dir} can't be read ({exc}); training starts over",
+                  flush=True)
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
 def _plain(value: Any) -> Any:

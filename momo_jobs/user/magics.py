@@ -336,14 +336,14 @@ class JobMagics(Magics):
 
     def cmd_stop(self, opts):
         if opts.sweep:
-            return self._sweep_table(self._api("stop_sweep", self._sweep_id(opts.id)))
+            return self._sweep_table(self._api("sweep_action", self._sweep_id(opts.id), "stop"))
         job = Job(self._api("stop", self._resolve(opts.id)["id"]))
         self._watch(job)
         return job
 
     def cmd_rerun(self, opts):
         if opts.sweep:
-            return self._sweep_table(self._api("rerun_sweep", self._sweep_id(opts.id)))
+            return self._sweep_table(self._api("sweep_action", self._sweep_id(opts.id), "rerun"))
         job = Job(self._api("rerun", self._resolve(opts.id)["id"]))
         self._last_job = job["id"]
         self._watch(job)
