@@ -73,6 +73,7 @@ class GpuInfo:
     index: str
     name: str = "GPU"
     memory: int | None = None  # bytes
+    holder: str | None = None  # who else uses it (a cluster's other users), when the backend knows
 
 
 @dataclass
@@ -97,3 +98,8 @@ class JobFiles:
     SUPERVISOR_PID = "supervisor.pid"  # written by the local backend when it starts one
     SUPERVISOR_ERR = "supervisor.err"  # what the supervisor itself writes
     CONSOLE = "console.json"  # a console job's kernel
+    SLURM = "slurm.json"  # a Slurm job's id, and whether a stop was asked for
+    SLURM_SCRIPT = "slurm.sh"  # the batch script handed to sbatch
+    SLURM_OUT = "slurm.out"  # what Slurm itself writes for the batch script
+    SLURM_NODE = "slurm-node.txt"  # the node a Slurm job runs on, and its GPUs
+    NODE_EXIT = "exit.node.json"  # the supervisor's exit record, before the backend completes it

@@ -87,12 +87,12 @@ class ExitRecord:
     reason: str | None = None
     finished_at: str = field(default_factory=utc_now)
 
-    def save(self, job_dir: Path) -> None:
-        write_json_atomic(Path(job_dir) / JobFiles.EXIT, asdict(self))
+    def save(self, job_dir: Path, name: str = JobFiles.EXIT) -> None:
+        write_json_atomic(Path(job_dir) / name, asdict(self))
 
     @classmethod
-    def load(cls, job_dir: Path) -> "ExitRecord | None":
-        data = read_json(Path(job_dir) / JobFiles.EXIT)
+    def load(cls, job_dir: Path, name: str = JobFiles.EXIT) -> "ExitRecord | None":
+        data = read_json(Path(job_dir) / name)
         if not isinstance(data, dict):
             return None
         return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")})

@@ -29,9 +29,12 @@ POLL_SECONDS = 0.05
 
 
 class Supervisor:
-    def __init__(self, run: RunSpec):
+    def __init__(self, run: RunSpec, exit_name: str = JobFiles.EXIT):
         self.run = run
         self.folder = run.folder
+        # A backend that completes the record itself (Slurm knows of time limits and
+        # lost nodes) has it written under another name.
+        self.exit_name = exit_name
         self.stop_requested = False
         self._stop_at: float | None = None
         self._killed = False
@@ -62,9 +65,12 @@ class Supervisor:
         except OSError as exc:
             recorder.write(f"momo-jobs: could not start {self.run.argv[0]}: {exc}\n".encode())
             recorder.close()
-            ExitRecord(exit_code=127, reason=f"could not start: {exc}").save(self.folder)
+            ExitRecord(exit_code=127, reason=f"could not start: {exc}").save(self.folder, self.exit_name)
             return 0
         pgid = child.pid
+        # A warning signal from outside (Slurm's --signal before a time limit) goes to the job.
+        for warning in (signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(warning, lambda signum, frame: self._signal_group(pgid, signum))
         write_json_atomic(self.folder / JobFiles.SUPERVISOR, {
             "pid": os.getpid(), "child_pid": child.pid, "pgid": pgid, "started_at": utc_now(),
         })
@@ -80,7 +86,7 @@ class Supervisor:
             record.reason = f"killed by {record.signal}"
         elif code != 0:
             record.reason = f"exit code {code}"
-        record.save(self.folder)
+        record.save(self.folder, self.exit_name)
         return 0
 
     def _pump(self, child: subprocess.Popen, pgid: int, recorder: LogRecorder) -> None:
@@ -163,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--spare"]:
         return spare()
-    if len(args) != 1:
-        print("usage: python -m momo_jobs.supervisor JOB_DIR", file=sys.stderr)
+    exit_name = JobFiles.EXIT
+    if len(args) == 3 and args[0] == "--exit-as":
+        exit_name, args = args[1], args[2:]
+    if len(args) != 1 or "/" in exit_name:
+        print("usage: python -m momo_jobs.supervisor [--exit-as NAME] JOB_DIR", file=sys.stderr)
         return 2
-    return Supervisor(RunSpec.load(Path(args[0]))).main()
+    return Supervisor(RunSpec.load(Path(args[0])), exit_name).main()
 
 
 if __name__ == "__main__":

@@ -27,12 +27,17 @@ def waiting_reason(job: dict, position: int) -> str:
     return f"waiting for {wanted}" + (f", {ahead} job{'s' if ahead > 1 else ''} ahead" if ahead else "")
 
 
-def job_json(job: dict, position: int | None, root: Path) -> dict:
-    """The API's view of a stored job; ``position`` is its place in its queue, if queued."""
+def job_json(job: dict, position: int | None, root: Path,
+             pending: tuple[str, int | None] | None = None) -> dict:
+    """The API's view of a stored job; ``position`` is its place in its queue, if queued;
+    ``pending``, for a job handed to a backend that still queues it (Slurm): why it
+    waits there and its place, and the job shows queued."""
     out = {k: job.get(k) for k in JOB_FIELDS}
     out["queue_position"] = position if job["status"] == Status.QUEUED else None
     if out["queue_position"] is not None:
         out["reason"] = waiting_reason(job, position)
+    if pending is not None and job["status"] == Status.RUNNING:
+        out.update(status=Status.QUEUED.value, started_at=None, reason=pending[0], queue_position=pending[1])
     try:
         out["results_dir"] = relative_to_root(root, results_dir(job))
     except ValueError:

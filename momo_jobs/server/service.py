@@ -28,7 +28,7 @@ from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
 from .presenter import job_json, json_safe, results_dir
 from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
-from .scheduler import cpu_slots_used, held_gpus, jobs_to_start, queue_positions
+from .scheduler import Start, cpu_slots_used, held_gpus, jobs_to_start, queue_positions
 from .settings import Settings
 from .store import StatusMoveRefused, Store
 
@@ -233,7 +233,9 @@ class JobService:
     # reading
 
     def _json(self, job: dict) -> dict:
-        return job_json(job, self._positions.get(job["id"]), self.root)
+        backend = self.backends.get(backend_of(job))
+        pending = backend.pending(job["id"]) if backend is not None and job["status"] == Status.RUNNING else None
+        return job_json(job, self._positions.get(job["id"]), self.root, pending)
 
     def get(self, job_id: str) -> dict:
         return self._json(self._get(job_id))
@@ -275,7 +277,7 @@ class JobService:
         queued = self.store.jobs_in_order([Status.QUEUED.value])
         return {
             "backend": self.default_backend,
-            "gpus": [{"index": g.index, "name": g.name, "memory": g.memory, "holder": holders.get(g.index)}
+            "gpus": [{"index": g.index, "name": g.name, "memory": g.memory, "holder": holders.get(g.index) or g.holder}
                      for g in inventory.gpus],
             "cpu_slots": {"total": inventory.cpu_slots, "used": cpu_slots_used(running, self._extra_cpu_used())},
             "queues": {q: sum(1 for j in queued if queue_of(j["resource"]) == q) for q in QUEUES},
@@ -322,6 +324,9 @@ class JobService:
             starts = []
             for pool in sorted({pool_of(j) for j in queued}):
                 backend = self.backends[pool]
+                if backend.queues_jobs:  # its own queue takes them all, in order
+                    starts += [Start(j["id"], []) for j in queued if pool_of(j) == pool]
+                    continue
                 starts += jobs_to_start([j for j in queued if pool_of(j) == pool],
                                         [j for j in running if pool_of(j) == pool],
                                         backend.inventory(), backend.has_room,
@@ -356,9 +361,10 @@ class JobService:
         self._notify(job["id"])
 
     def _on_backend_change(self, job_id: str, fields: dict) -> None:
-        if fields and self.store.get_job(job_id) is not None:
-            self.store.update_job(job_id, **fields)
-            self._notify(job_id)
+        if self.store.get_job(job_id) is not None:
+            if fields:
+                self.store.update_job(job_id, **fields)
+            self._notify(job_id)  # no fields: what the backend says of the job changed (a Slurm reason)
         asyncio.ensure_future(self.schedule())
 
     def _notify(self, job_id: str) -> None:

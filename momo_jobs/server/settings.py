@@ -14,5 +14,7 @@ class Settings:
     stop_grace_seconds: float = 10.0
     backend: str = "local"
     ray_address: str | None = None
+    slurm_partition: str | None = None
+    slurm_options: str | None = None
     console_idle_seconds: float = 3600.0
     poll_interval: float = 0.1
