@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SKIP_JUPYTER_BUILDER := 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup python-deps frontend start test test-python test-js test-ui bench clean
+.PHONY: setup python-deps frontend system-deps start test test-python test-js test-ui bench clean
 
 setup: python-deps frontend
 	$(BIN)/pip install --no-build-isolation --no-deps -e . -q
@@ -35,7 +35,11 @@ start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
-test: setup
+# Debian packages the tests need: Slurm and munge for the Slurm backend's real cluster.
+system-deps:
+	bash scripts/slurm-packages.sh
+
+test: setup system-deps
 	$(MAKE) test-python test-js test-ui
 
 test-python:

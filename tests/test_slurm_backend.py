@@ -13,6 +13,8 @@ from momo_jobs.server.backends.slurm.backend import GONE, final_record
 from momo_jobs.server.backends.slurm.commands import (parse_sinfo, parse_squeue, pending_places, sbatch_argv,
                                                       seconds_for_slurm, time_options)
 from slurm_cluster import slurm_cluster  # noqa: F401  (session fixture)
+from test_mnist_data import mnist_cache  # noqa: F401  (fixture)
+from mnist_job import quick_example_job_leaves_its_model
 
 
 def run_spec(resource="cpu", gpus=0, **extra) -> RunSpec:
@@ -269,3 +271,9 @@ def test_controller_down_for_ten_seconds_fails_no_job(server_process, slurm_clus
     finals = [client.wait(job["id"], timeout=120) for job in (running, pending)]
     assert [j["status"] for j in finals] == ["completed", "completed"], finals
     assert client.log(running["id"], limit=1 << 20)["text"] == expected_count_log(16)
+
+
+@pytest.mark.timeout(900)
+async def test_the_mnist_tutorial_runs_as_a_slurm_job(jobs_api, jp_root_dir, mnist_cache, monkeypatch):  # noqa: F811
+    job = await quick_example_job_leaves_its_model(jobs_api, jp_root_dir, mnist_cache, monkeypatch)
+    assert job["backend"] == "slurm"

@@ -87,6 +87,11 @@ class ExitRecord:
     reason: str | None = None
     finished_at: str = field(default_factory=utc_now)
 
+    def add_reason(self, note: str | None) -> None:
+        """Adds ``note`` (if any) to the reason."""
+        if note:
+            self.reason = f"{self.reason}; {note}" if self.reason else note
+
     def save(self, job_dir: Path, name: str = JobFiles.EXIT) -> None:
         write_json_atomic(Path(job_dir) / name, asdict(self))
 
