@@ -41,7 +41,11 @@ start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
-test: setup
+# Debian packages the tests need: Slurm and munge for the Slurm backend's real cluster.
+system-deps:
+	bash scripts/slurm-packages.sh
+
+test: setup system-deps
 	$(MAKE) test-python test-js test-ui
 
 test-python:

@@ -76,6 +76,7 @@ class GpuInfo:
     name: str = "GPU"
     memory: int | None = None  # bytes
     uuid: str | None = None  # NVML's UUID: what CUDA and NVML agree on, and what a shared lock is named by
+    holder: str | None = None  # who else uses it (a cluster's other users), when the backend knows
 
     @property
     def lock_name(self) -> str:
@@ -107,3 +108,8 @@ class JobFiles:
     CONSOLE = "console.json"  # a console job's kernel
     CHECKPOINT = "checkpoint"  # kept across a job's attempts ($MOMO_CHECKPOINT_DIR)
     EARLIER_EXIT = "exit.attempt{attempt}.json"  # exit.json of an attempt that was retried
+    SLURM = "slurm.json"  # a Slurm job's id, and whether a stop was asked for
+    SLURM_SCRIPT = "slurm.sh"  # the batch script handed to sbatch
+    SLURM_OUT = "slurm.out"  # what Slurm itself writes for the batch script
+    SLURM_NODE = "slurm-node.txt"  # the node a Slurm job runs on, and its GPUs
+    NODE_EXIT = "exit.node.json"  # the supervisor's exit record, before the backend completes it

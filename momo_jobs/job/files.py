@@ -95,12 +95,17 @@ class ExitRecord:
     finished_at: str = field(default_factory=utc_now)
     time_limit: bool = False  # ended by its time limit (not by a person's stop)
 
-    def save(self, job_dir: Path) -> None:
-        write_json_atomic(Path(job_dir) / JobFiles.EXIT, asdict(self))
+    def add_reason(self, note: str | None) -> None:
+        """Adds ``note`` (if any) to the reason."""
+        if note:
+            self.reason = f"{self.reason}; {note}" if self.reason else note
+
+    def save(self, job_dir: Path, name: str = JobFiles.EXIT) -> None:
+        write_json_atomic(Path(job_dir) / name, asdict(self))
 
     @classmethod
-    def load(cls, job_dir: Path) -> "ExitRecord | None":
-        data = read_json(Path(job_dir) / JobFiles.EXIT)
+    def load(cls, job_dir: Path, name: str = JobFiles.EXIT) -> "ExitRecord | None":
+        data = read_json(Path(job_dir) / name)
         if not isinstance(data, dict):
             return None
         return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")},

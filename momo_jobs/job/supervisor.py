@@ -43,14 +43,18 @@ POLL_SECONDS = 0.05
 
 
 class Supervisor:
-    def __init__(self, run: RunSpec):
+    def __init__(self, run: RunSpec, exit_name: str = JobFiles.EXIT):
         self.run = run
         self.folder = run.folder
+        # A backend that completes the record itself (Slurm knows of time limits and
+        # lost nodes) has it written under another name.
+        self.exit_name = exit_name
         self.stop_requested = False
         self._stop_at: float | None = None
         self._killed = False
         self.time_limit_hit = False
-        self._warning: tuple[signal.Signals, float] | None = None
+        self._warning: tuple[signal.Signals, float] | None = None  # not sent yet
+        self._warned_with: int | None = None  # the warning this supervisor sent
         if run.time_limit and run.time_limit_signal:
             self._warning = parse_time_limit_signal(run.time_limit_signal)
 
@@ -89,9 +93,13 @@ class Supervisor:
             recorder.write(f"momo-jobs: could not start {self.run.argv[0]}: {exc}\n".encode())
             recorder.close()
             self._release_gpu_locks(locks)
-            ExitRecord(exit_code=127, reason=f"could not start: {exc}").save(self.folder)
+            ExitRecord(exit_code=127, reason=f"could not start: {exc}").save(self.folder, self.exit_name)
             return 0
         pgid = child.pid
+        # A warning signal from outside (Slurm's --signal before a time limit) goes to the job,
+        # once: the supervisor's own warning of the same time limit is then not sent again.
+        for warning in (signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(warning, lambda signum, frame: self._forward_warning(pgid, signum))
         write_json_atomic(self.folder / JobFiles.SUPERVISOR, {
             "pid": os.getpid(), "child_pid": child.pid, "pgid": pgid, "started_at": utc_now(),
         })
@@ -112,7 +120,7 @@ class Supervisor:
             record.reason = f"killed by {record.signal}"
         elif code != 0:
             record.reason = f"exit code {code}"
-        record.save(self.folder)
+        record.save(self.folder, self.exit_name)
         return 0
 
     def _take_gpu_locks(self) -> list[int]:
@@ -202,6 +210,13 @@ class Supervisor:
             recorder.write_points(notices)
             recorder.flush()
         return telemetry
+    def _forward_warning(self, pgid: int, signum: int) -> None:
+        if self._warning is not None and signum == self._warning[0]:
+            self._warning = None
+        elif self._warned_with == signum:
+            return
+        self._signal_group(pgid, signum)
+
     def _keep_time_limit(self, pgid: int, ran: float) -> None:
         """The warning signal once it is due, then at the limit the stop."""
         limit = self.run.time_limit
@@ -209,6 +224,7 @@ class Supervisor:
             return
         if self._warning is not None and ran >= limit - self._warning[1]:
             self._signal_group(pgid, self._warning[0])
+            self._warned_with = self._warning[0]
             self._warning = None
         if ran >= limit and not self.stop_requested:
             self.time_limit_hit = True
@@ -251,10 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--spare"]:
         return spare()
-    if len(args) != 1:
-        print("usage: python -m momo_jobs.supervisor JOB_DIR", file=sys.stderr)
+    exit_name = JobFiles.EXIT
+    if len(args) == 3 and args[0] == "--exit-as":
+        exit_name, args = args[1], args[2:]
+    if len(args) != 1 or "/" in exit_name:
+        print("usage: python -m momo_jobs.supervisor [--exit-as NAME] JOB_DIR", file=sys.stderr)
         return 2
-    return Supervisor(RunSpec.load(Path(args[0]))).main()
+    return Supervisor(RunSpec.load(Path(args[0])), exit_name).main()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ ENV_SETTINGS = {
     "data_dir": "MOMO_JOBS_DATA_DIR",
     "backend": "MOMO_JOBS_BACKEND",
     "ray_address": "MOMO_JOBS_RAY_ADDRESS",
+    "slurm_partition": "MOMO_JOBS_SLURM_PARTITION",
+    "slurm_options": "MOMO_JOBS_SLURM_OPTIONS",
     "console_idle_seconds": "MOMO_JOBS_CONSOLE_IDLE",
     "telemetry_seconds": "MOMO_JOBS_TELEMETRY",
     "gpu_lock_dir": "MOMO_JOBS_GPU_LOCK_DIR",
@@ -50,10 +52,14 @@ class MomoJobsApp(ExtensionApp):
                                help="Seconds between SIGTERM and SIGKILL when a job is stopped. Env: MOMO_JOBS_STOP_GRACE.")
     data_dir = Unicode("", config=True,
                        help="Where the job store and job folders live. Default: <jupyter data dir>/momo_jobs. Env: MOMO_JOBS_DATA_DIR.")
-    backend = Enum(["local", "ray"], "local", config=True,
-                   help="Where jobs run: 'local' processes or a 'ray' cluster. Env: MOMO_JOBS_BACKEND.")
+    backend = Enum(["local", "ray", "slurm"], "local", config=True,
+                   help="Where jobs run: 'local' processes, a 'ray' cluster or a 'slurm' cluster. Env: MOMO_JOBS_BACKEND.")
     ray_address = Unicode(None, allow_none=True, config=True,
                           help="The Ray dashboard address for the ray backend, e.g. http://127.0.0.1:8265. Env: MOMO_JOBS_RAY_ADDRESS.")
+    slurm_partition = Unicode(None, allow_none=True, config=True,
+                              help="The Slurm partition jobs are submitted to (backend = 'slurm'). Default: the cluster's default partition. Env: MOMO_JOBS_SLURM_PARTITION.")
+    slurm_options = Unicode(None, allow_none=True, config=True,
+                            help="Extra sbatch options for every job, e.g. '--account=lab --mem=16G --cpus-per-task=4'. Env: MOMO_JOBS_SLURM_OPTIONS.")
     console_idle_seconds = Float(3600.0, config=True,
                                  help="A finished console job's idle kernel is shut down after this many seconds. Env: MOMO_JOBS_CONSOLE_IDLE.")
     telemetry_seconds = Float(1.0, config=True,
@@ -77,6 +83,8 @@ class MomoJobsApp(ExtensionApp):
                                  help="The backend that runs console jobs in the server's kernels; None: no console jobs.")
     ray_backend_class = Type(default_value="momo_jobs.server.backends.ray.RayBackend", klass=Backend, config=True,
                              help="The backend that runs jobs on a Ray cluster (backend = 'ray').")
+    slurm_backend_class = Type(default_value="momo_jobs.server.backends.slurm.SlurmBackend", klass=Backend,
+                               config=True, help="The backend that runs jobs on a Slurm cluster (backend = 'slurm').")
     service_class = Type(default_value=JobService, klass=object, config=True,
                          help="The job service the REST handlers call (a test swaps in a fake to test the handlers alone).")
 
@@ -108,6 +116,8 @@ class MomoJobsApp(ExtensionApp):
             backends["console"] = self.console_backend_class(settings, self.log, self.serverapp)
         if settings.backend == "ray":
             backends["ray"] = self.ray_backend_class(settings, self.log)
+        if settings.backend == "slurm":
+            backends["slurm"] = self.slurm_backend_class(settings, self.log)
         return backends
 
     def initialize_settings(self):

@@ -49,9 +49,11 @@ def waiting_reason(job: dict, place: Place, notes: Sequence[str] = (), sweep_lim
 
 
 def job_json(job: dict, place: Place | None, root: Path, notes: Sequence[str] = (),
-             sweep_limit: int | None = None) -> dict:
+             sweep_limit: int | None = None, pending: tuple[str, int | None] | None = None) -> dict:
     """The API's view of a stored job; ``place`` is where it stands in its queue, if queued;
-    ``sweep_limit`` its sweep's max_parallel when that is what it waits for."""
+    ``sweep_limit`` its sweep's max_parallel when that is what it waits for; ``pending``,
+    for a job handed to a backend that still queues it (Slurm): why it waits there and
+    its place, and the job shows queued."""
     out = {k: job.get(k) for k in JOB_FIELDS}
     out["retry_on_time_limit"] = bool(job.get("retry_on_time_limit"))
     out["deadline"] = deadline_iso(job)
@@ -60,6 +62,8 @@ def job_json(job: dict, place: Place | None, root: Path, notes: Sequence[str] = 
     out["user"] = SERVER_USER
     if queued:
         out["reason"] = waiting_reason(job, place, notes, sweep_limit)
+    if pending is not None and job["status"] == Status.RUNNING:
+        out.update(status=Status.QUEUED.value, started_at=None, reason=pending[0], queue_position=pending[1])
     try:
         out["results_dir"] = relative_to_root(root, results_dir(job))
     except ValueError:

@@ -133,6 +133,18 @@ def sweep_has_room(room: dict[str, int], job: dict) -> bool:
     return room.get(job.get("sweep_id"), 1) > 0
 
 
+def handed_over(queued: list[dict], room: dict[str, int]) -> list[Start]:
+    """For a backend with a queue of its own (Slurm): every queued job goes to it at once,
+    in order, but no more of a sweep's jobs than its ``max_parallel`` allows."""
+    starts = []
+    for job in queued:
+        if sweep_has_room(room, job):
+            starts.append(Start(job["id"], []))
+            if job.get("sweep_id") in room:
+                room[job["sweep_id"]] -= 1
+    return starts
+
+
 def held_by_sweep(queued: list[dict], room: dict[str, int]) -> set[str]:
     """The queued jobs that wait for their sweep (it runs as many as it may), not for room."""
     return {job["id"] for job in queued if not sweep_has_room(room, job)}

@@ -33,7 +33,8 @@ from .presenter import job_json, json_safe, results_dir
 from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
                        SubmitRequest, SweepRequest)
 from .runs import compare, run_table
-from .scheduler import Place, cpu_slots_used, held_by_sweep, held_gpus, jobs_to_start, queue_positions, sweep_room
+from .scheduler import (Place, cpu_slots_used, handed_over, held_by_sweep, held_gpus, jobs_to_start, queue_positions,
+                        sweep_room)
 from .settings import Settings
 from .store import StatusMoveRefused, Store
 from .sweeps import combinations, job_name, sweep_args
@@ -315,7 +316,10 @@ class JobService:
 
     def _json(self, job: dict) -> dict:
         notes = self.shared_line.notes if self.shared_line is not None and job["resource"] == Resource.GPU else ()
-        return job_json(job, self._positions.get(job["id"]), self.root, notes, self._held_by_sweep.get(job["id"]))
+        backend = self.backends.get(backend_of(job))
+        pending = backend.pending(job["id"]) if backend is not None and job["status"] == Status.RUNNING else None
+        return job_json(job, self._positions.get(job["id"]), self.root, notes, self._held_by_sweep.get(job["id"]),
+                        pending)
 
     def get(self, job_id: str) -> dict:
         return self._json(self._get(job_id))
@@ -362,7 +366,8 @@ class JobService:
         running = self.store.jobs_in_order(ACTIVE)
         holders = held_gpus(running)
         queued = self.store.jobs_in_order([Status.QUEUED.value])
-        gpus = [{"index": g.index, "name": g.name, "memory": g.memory, "uuid": g.uuid, "holder": holders.get(g.index)}
+        gpus = [{"index": g.index, "name": g.name, "memory": g.memory, "uuid": g.uuid,
+                 "holder": holders.get(g.index) or g.holder}
                 for g in inventory.gpus]
         if self.shared_line is not None and self.default_backend == "local":
             self.shared_line.describe_holders(gpus, inventory.gpus, {j["id"]: j for j in running})
@@ -426,6 +431,9 @@ class JobService:
         starts = []
         for pool in sorted({pool_of(j) for j in queued}):
             backend = self.backends[pool]
+            if backend.queues_jobs:  # its own queue takes them all, in order (within their sweeps' limits)
+                starts += handed_over([j for j in queued if pool_of(j) == pool], room)
+                continue
             pool_starts = jobs_to_start([j for j in queued if pool_of(j) == pool],
                                         [j for j in running if pool_of(j) == pool],
                                         backend.inventory(), backend.has_room,
@@ -488,9 +496,10 @@ class JobService:
         self._notify(job["id"])
 
     def _on_backend_change(self, job_id: str, fields: dict) -> None:
-        if fields and self.store.get_job(job_id) is not None:
-            self.store.update_job(job_id, **fields)
-            self._notify(job_id)
+        if self.store.get_job(job_id) is not None:
+            if fields:
+                self.store.update_job(job_id, **fields)
+            self._notify(job_id)  # no fields: what the backend says of the job changed (a Slurm reason)
         asyncio.ensure_future(self.schedule())
 
     def _notify(self, job_id: str) -> None:

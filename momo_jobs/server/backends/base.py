@@ -21,6 +21,9 @@ class Backend(ABC):
     # Whether what the backend runs beside each job keeps the RunSpec's time limit
     # (the local supervisor does); if not, the server keeps it from the store.
     keeps_time_limit: bool = False
+    # True for a backend that keeps its own queue (Slurm): every queued job is handed
+    # to it at once, and ``pending`` says while it waits there.
+    queues_jobs: bool = False
 
     # Set by the service: ``on_change(job_id, fields)`` records fields of a job
     # (a console job's kernel_id), tells the clients, and looks at the queue again,
@@ -48,6 +51,11 @@ class Backend(ABC):
     def has_room(self, resource: str, gpus: int) -> bool:
         """A last word before a queued job starts (e.g. a shared cluster's free resources)."""
         return True
+
+    def pending(self, job_id: str) -> tuple[str, int | None] | None:
+        """For a job handed to a backend that queues jobs itself and still waiting there:
+        why it waits and its place in that queue; the API shows it queued. None: not waiting."""
+        return None
 
     @abstractmethod
     async def launch(self, run: RunSpec) -> None:

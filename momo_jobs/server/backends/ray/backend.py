@@ -10,61 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shlex
-import time
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from ....job.files import RunSpec
-from ....job.limits import parse_time_limit_signal
-from ....vocabulary import Inventory, JobFiles
+from ....vocabulary import Inventory
 from ..base import Backend
 from .http import RETRY_MAX, TERMINAL, RayDashboard, RayUnavailable, launch_error
 from .logcopy import LogCopy, submission_id
 from .room import Room, Share, needs
+from .workdir import entrypoint_for, stage, unstage
 
 RESOURCES_EVERY = 2.0  # seconds between looks at the cluster's resources
 REATTACH_WAIT = 60.0  # how long reattach records what an ended job left before returning
 
 
-# Runs the script on the node when its time limit has a warning signal, which Ray has no
-# call for: the signal to the script's process group at the unix time given (the server's
-# deadline less the warning's lead: Ray may take a while to start the job, and the server
-# stops it at its deadline). Ray's stop reaches the script itself (Ray signals the
-# entrypoint's whole process tree), so this one ignores it.
-_WARNER = ";".join([
-    "import os,signal,subprocess,sys,threading,time",
-    "s,w=int(sys.argv[1]),max(0.0,float(sys.argv[2])-time.time())",
-    "p=subprocess.Popen(sys.argv[3:],start_new_session=True)",
-    "[signal.signal(g,signal.SIG_IGN) for g in (signal.SIGTERM,signal.SIGINT)]",
-    "t=threading.Timer(w,lambda:p.poll() is None and os.killpg(p.pid,s))",
-    "t.daemon=True",
-    "t.start()",
-    "c=p.wait()",
-    "c<0 and (signal.signal(-c,signal.SIG_DFL),os.kill(os.getpid(),-c))",
-    "sys.exit(c if c>=0 else 1)",
-])
-
-
-def entrypoint_for(run: RunSpec, launched_at: float | None = None) -> tuple[str, str]:
-    """The working dir that travels to the cluster, and the command run there
-    (``launched_at``: when the server started the attempt, which its time limit counts from)."""
-    script = Path(run.script)
-    snapshot = run.folder / JobFiles.SNAPSHOT
-    working_dir = snapshot if snapshot in script.parents else script.parent
-    rel = script.relative_to(working_dir).as_posix()
-    # The cluster's Python: the interpreter path of this server means nothing there.
-    command = ["python", rel, *run.args]
-    if run.time_limit and run.time_limit_signal:
-        sig, before = parse_time_limit_signal(run.time_limit_signal)
-        warn_at = (launched_at or time.time()) + max(0.0, run.time_limit - before)
-        command = ["python", "-c", _WARNER, str(int(sig)), f"{warn_at:.3f}", *command]
-    return str(working_dir), shlex.join(command)
-
-
 def ray_env(run: RunSpec) -> dict[str, str]:
     env = {k: str(v) for k, v in run.env.items()}
     env["PYTHONUNBUFFERED"] = "1"
+    # The server's folder means nothing on the node: Ray puts the working dir on the path.
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != run.cwd]
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
+    env.pop("MOMO_RESULTS_DIR", None)  # carryback sets it to the node's results/
     if run.resource == "gpu":
         env.pop("CUDA_VISIBLE_DEVICES", None)  # Ray sets it to the GPUs it assigns
     else:
@@ -124,9 +94,12 @@ class RayBackend(Backend):
         while True:
             await asyncio.sleep(RESOURCES_EVERY if not failures else min(RETRY_MAX, RESOURCES_EVERY * 2 ** failures))
             try:
+                before = self.room.inventory()
                 await self.room.measure()
                 self._forget_ended()
-                if self.room.held_back:
+                # A queue held back by has_room, or by an inventory that lacked room (none
+                # measured yet: no CPU slots), may start now.
+                if self.room.held_back or self.room.inventory() != before:
                     self.room.held_back = False
                     self.on_room()
                 if failures:
@@ -161,12 +134,17 @@ class RayBackend(Backend):
     async def launch(self, run: RunSpec) -> None:
         if self._following(run.job_id):
             return
-        working_dir, entrypoint = entrypoint_for(run)
+        entrypoint = entrypoint_for(run)
         job = self._new_job(run, entrypoint)
         self.room.take_reservation(job.share.gpus)
         self._jobs[run.job_id] = job  # counted against the cluster's room from now on
         try:
-            await self.dashboard.submit(submission_id(run), entrypoint, working_dir, ray_env(run),
+            working_dir = await asyncio.to_thread(stage, run)
+        except Exception:
+            self._jobs.pop(run.job_id, None)
+            raise
+        try:
+            await self.dashboard.submit(submission_id(run), entrypoint, str(working_dir), ray_env(run),
                                         cpus=job.share.cpus, gpus=job.share.gpus)
         except Exception as exc:
             if isinstance(exc, RayUnavailable) or (
@@ -174,6 +152,8 @@ class RayBackend(Backend):
                 self._jobs.pop(run.job_id, None)
                 raise launch_error(exc) from exc
             # Submitted before (a retry, or an answer lost on the way): it runs once.
+        finally:
+            await asyncio.to_thread(unstage, run)
         self._follow(job)
 
     def _following(self, job_id: str) -> bool:
@@ -208,8 +188,7 @@ class RayBackend(Backend):
             info = {}
         if info is None:
             return False
-        _, entrypoint = entrypoint_for(run)
-        job = self._new_job(run, info.get("entrypoint") or entrypoint, start_ms=info.get("start_time"))
+        job = self._new_job(run, info.get("entrypoint") or entrypoint_for(run), start_ms=info.get("start_time"))
         self._follow(job)
         if info.get("status") in TERMINAL:
             # It ended while the server was down: record the rest now, unless that takes long.

@@ -25,6 +25,7 @@ from ....job.protocol import MAX_METRIC_LINE
 from ....job.recorder import LogRecorder
 from .http import RETRY_MAX, TERMINAL, RayDashboard, gist
 from .room import Share
+from .workdir import results_note
 
 # A log polled whole while it is shorter than this (characters); streamed after.
 POLL_LIMIT = 256 << 10
@@ -199,9 +200,9 @@ class LogCopy:
         else:
             record = exit_record(info)
             self.share.end_ms = info.get("end_time") or int(time.time() * 1000)
+            record.add_reason(results_note(run))
         if lost:
-            note = f"the end of its log could not be read from Ray ({lost})"
-            record.reason = f"{record.reason}; {note}" if record.reason else note
+            record.add_reason(f"the end of its log could not be read from Ray ({lost})")
         # Free for the room before exit.json says the job is over.
         self.share.ended_at = time.monotonic()
         record.save(run.folder)
