@@ -9,8 +9,8 @@ playwright-core from ui-tests/node_modules) opens JupyterLab and measures:
 
 - the sidebar: shown (the newest 500 jobs, as it loads them), refreshed, filtered
   by status and back, and the frame times while it is scrolled;
-- the Runs view: opened (every run fetched page by page, sorted, the first rows
-  drawn), sorted by best loss and back, filtered (``lr=0.01``) and back, the frame
+- the Runs view: opened (the first page of runs drawn; then every run fetched
+  page by page and sorted), sorted by best loss and back, filtered (``lr=0.01``) and back, the frame
   times while scrolled 40 px a frame, and while flung through the whole table in
   100 frames (new rows every frame).
 
@@ -51,9 +51,11 @@ def measure(jobs: int, driver: list[str]) -> dict | None:
 
 
 def frames(gaps: list[float]) -> str:
+    if not gaps:
+        return "did not scroll (the list fits the view)"
     slow = sum(1 for g in gaps if g > 50) / max(1, len(gaps))
     return (f"p50 {percentile(gaps, 50):5.1f}  p95 {percentile(gaps, 95):5.1f}  max {max(gaps):6.1f} ms  "
-            f"({slow:.0%} over 50 ms)")
+            f"({slow:.0%} of {len(gaps)} frames over 50 ms)")
 
 
 def report(base: dict, big: dict, jobs: int) -> None:
@@ -63,6 +65,7 @@ def report(base: dict, big: dict, jobs: int) -> None:
         ("sidebar: filtered by status", "sidebar", "filter_ms"),
         ("sidebar: filter cleared", "sidebar", "unfilter_ms"),
         ("Runs view: opened (first rows drawn)", "runs", "open_ms"),
+        ("Runs view: every run loaded and sorted", "runs", "loaded_ms"),
         ("Runs view: sorted by best loss", "runs", "sort_ms"),
         ("Runs view: sorted the other way", "runs", "resort_ms"),
         ("Runs view: filtered (lr=0.01)", "runs", "filter_ms"),
@@ -87,9 +90,11 @@ def report(base: dict, big: dict, jobs: int) -> None:
             f"slowest {worst_render:.0f} ms (100 jobs: "
             f"{max(base['runs'][k] for k in ('sort_ms', 'resort_ms', 'filter_ms', 'unfilter_ms')):.0f} ms)")
     for label, part in [("Runs view", "runs"), ("sidebar", "sidebar")]:
+        if not big[part]["scroll_gaps"]:
+            continue
         p95 = percentile(big[part]["scroll_gaps"], 95)
         verdict(f"{label} at {jobs:,} jobs: p95 frame while scrolling under 50 ms", p95 < 50,
-                f"p95 {p95:.1f} ms (100 jobs: {percentile(base[part]['scroll_gaps'], 95):.1f} ms)")
+                f"p95 {p95:.1f} ms (100 jobs: {percentile(base[part]['scroll_gaps'] or [0], 95):.1f} ms)")
 
 
 def main() -> int:
