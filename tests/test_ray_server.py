@@ -75,6 +75,7 @@ class LateProxy(str):
         self.port = port
         self.target = urlsplit(target)
         self.server = None
+        self.writers = []  # every connection's ends, closed with the proxy
         return self
 
     async def open(self):
@@ -90,6 +91,7 @@ class LateProxy(str):
 
         async def forward(reader, writer):
             up_reader, up_writer = await asyncio.open_connection(self.target.hostname, self.target.port)
+            self.writers += [writer, up_writer]
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
         self.server = await asyncio.start_server(forward, "127.0.0.1", self.port)
@@ -97,6 +99,8 @@ class LateProxy(str):
     def close(self):
         if self.server is not None:
             self.server.close()
+        for writer in self.writers:
+            writer.close()
 
 
 @pytest.mark.parametrize("ray_address", ["late_proxy"], indirect=True)
