@@ -44,8 +44,9 @@ async def test_ray_jobs_keep_their_time_limit_and_retry_from_their_checkpoint(jo
     assert metrics["series"][0]["x"] == [0, 1, 2, 3] and metrics["series"][0]["attempt_starts"] == [
         {"attempt": 2, "x": 2}]
     # The limit counts from the server's launch, Ray's start of the job included: with the
-    # cluster warm (the job above), the script is up well before its warning.
-    code, slow = await jobs_api("POST", "jobs", {"script": limited, "time_limit": 20, "time_limit_signal": "USR1@10"})
+    # cluster warm (the job above), the script is up well before its warning (a warning that
+    # came before the script set its handler would end it, as USR1 does by default).
+    code, slow = await jobs_api("POST", "jobs", {"script": limited, "time_limit": 45, "time_limit_signal": "USR1@15"})
     assert code == 201, slow
     slow = await wait_for_job(jobs_api, slow["id"], timeout=240)
     assert slow["status"] == "failed" and slow["reason"].startswith("time limit"), slow

@@ -212,13 +212,6 @@ class SweepsHandler(BaseHandler):
         self.reply(await self.service.submit_sweep(SweepRequest.from_json(self.json_body())), 201)
 
 
-class SweepHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    def get(self, sweep_id):
-        self.reply(self.service.get_sweep(sweep_id))
-
-
 class SweepStopHandler(ActionHandler):
     action, status = "stop_sweep", 202
 
@@ -286,7 +279,6 @@ def routes() -> list[tuple]:
         (job + r"/metrics", MetricsHandler),
         (job + r"/results", ResultsHandler),
         (r"/sweeps", SweepsHandler),
-        (sweep, SweepHandler),
         (sweep + r"/stop", SweepStopHandler),
         (sweep + r"/rerun", SweepRerunHandler),
         (r"/export", ExportHandler),

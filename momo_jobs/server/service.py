@@ -224,9 +224,6 @@ class JobService:
         await self.schedule()
         return self._sweep_json(sweep_id)
 
-    def get_sweep(self, sweep_id: str) -> dict:
-        return self._sweep_json(sweep_id)
-
     async def stop_sweep(self, sweep_id: str) -> dict:
         """Stops each queued or running job of the sweep."""
         self._sweep_json(sweep_id)
