@@ -15,16 +15,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup system-deps python-deps frontend start test test-python test-js test-ui bench clean
 
-setup: system-deps python-deps frontend
+setup: python-deps frontend
 	$(BIN)/pip install --no-build-isolation --no-deps -e . -q
 	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable momo_jobs --sys-prefix >/dev/null
-
-# The shared-GPU tests run servers as other Unix users on Debian's own Python (the one
-# running the tests may live where they can't enter): it needs its venv module.
-system-deps:
-	@if [ "$$(id -u)" = 0 ] && [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +35,9 @@ start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
-# Debian packages the tests need: Slurm and munge for the Slurm backend's real cluster.
+# Debian packages the tests need (Slurm and munge, Debian's python3-venv): see the script.
 system-deps:
-	bash scripts/slurm-packages.sh
+	bash scripts/system-deps.sh
 
 test: setup system-deps
 	$(MAKE) test-python test-js test-ui

@@ -106,7 +106,7 @@ def main() -> int:
 
     header("submit → first line, Slurm backend")
     if missing_tools() or os.geteuid() != 0:
-        print("  skipped: needs Slurm's Debian packages (scripts/slurm-packages.sh) and root for the "
+        print("  skipped: needs Slurm's Debian packages (scripts/system-deps.sh) and root for the "
               "throwaway cluster's daemons", flush=True)
         return 0
     print("  starting a single-node Slurm cluster (127.0.0.1, its own munge and config)…", flush=True)
