@@ -22,7 +22,7 @@ X_AXES = ("time", "step", "epoch")
 
 def _object(body: Any) -> dict:
     if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
+        raise BadRequest("the request body must be a JSON object", code="invalid_json")
     return body
 
 
@@ -41,40 +41,46 @@ class SubmitRequest:
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     kernel: str | None = None
+    # Check and prepare the script (a notebook is exported), answer its warnings, queue nothing.
+    dry_run: bool = False
 
     @classmethod
     def from_json(cls, body: Any) -> "SubmitRequest":
         body = _object(body)
         resource = body.get("resource", Resource.CPU.value)
         if resource not in RESOURCES:
-            raise BadRequest(f"resource must be one of {', '.join(RESOURCES)}")
+            raise BadRequest(f"resource must be one of {', '.join(RESOURCES)}", code="invalid_field")
         gpus = body.get("gpus", 1 if resource == Resource.GPU.value else 0)
         if not _is_whole(gpus) or gpus < 0:
-            raise BadRequest("gpus must be a whole number")
+            raise BadRequest("gpus must be a whole number", code="invalid_field")
         if resource == Resource.GPU.value and gpus < 1:
-            raise BadRequest("a GPU job needs at least 1 GPU")
+            raise BadRequest("a GPU job needs at least 1 GPU", code="gpu_count_invalid")
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
-            raise BadRequest(f"name must be a string of at most {MAX_NAME} characters")
+            raise BadRequest(f"name must be a string of at most {MAX_NAME} characters", code="invalid_field")
         args = body.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise BadRequest("args must be a list of strings")
+            raise BadRequest("args must be a list of strings", code="invalid_field")
         env = body.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-            raise BadRequest("env must be an object of strings")
+            raise BadRequest("env must be an object of strings", code="invalid_field")
         for key in env:
             if not ENV_NAME.match(key):
-                raise BadRequest(f"{key!r} is not a valid environment variable name")
+                raise BadRequest(f"{key!r} is not a valid environment variable name", code="invalid_field")
             if key in RESERVED_ENV:
-                raise BadRequest(f"{key} is set by momo-jobs")
+                raise BadRequest(f"{key} is set by momo-jobs", code="invalid_field")
         kernel = body.get("kernel")
         if kernel is not None and not isinstance(kernel, str):
-            raise BadRequest("kernel must be a string")
+            raise BadRequest("kernel must be a string", code="invalid_field")
         script = body.get("script")
         if not isinstance(script, str) or not script.strip():
-            raise BadRequest("path must be a non-empty string")
+            raise BadRequest("path must be a non-empty string", code="path_invalid")
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise BadRequest("dry_run must be true or false", code="invalid_field")
         return cls(script=script, resource=resource, gpus=gpus if resource == Resource.GPU.value else 0,
-                   name=(name or "").strip() or None, args=list(args), env=dict(env), kernel=kernel or None)
+                   name=(name or "").strip() or None, args=list(args), env=dict(env), kernel=kernel or None,
+                   dry_run=dry_run)
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class ExportRequest:
         body = _object(body)
         overwrite = body.get("overwrite", False)
         if not isinstance(overwrite, bool):
-            raise BadRequest("overwrite must be true or false")
+            raise BadRequest("overwrite must be true or false", code="invalid_field")
         return cls(path=body.get("path"), overwrite=overwrite)
 
 
@@ -119,7 +125,7 @@ class ListQuery:
         statuses = [s for s in status.split(",") if s]
         unknown = [s for s in statuses if s not in STATUSES]
         if unknown:
-            raise BadRequest(f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}")
+            raise BadRequest(f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}", code="unknown_status")
         return cls(statuses, limit, offset)
 
 
@@ -143,5 +149,5 @@ class MetricsQuery:
     @classmethod
     def parse(cls, x: str, names: str, max_points: int) -> "MetricsQuery":
         if x not in X_AXES:
-            raise BadRequest("x must be time, step or epoch")
+            raise BadRequest("x must be time, step or epoch", code="invalid_field")
         return cls(x, [n for n in names.split(",") if n] or None, max_points)
