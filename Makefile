@@ -26,7 +26,8 @@ $(BIN)/python:
 
 python-deps: $(BIN)/python
 	$(BIN)/pip install -q hatchling hatch-jupyter-builder hatch-nodejs-version editables 'jupyterlab>=4.2,<5'
-	$(BIN)/pip install -q --no-build-isolation -e '.[lab,examples,gpu,magics,ray,test]'
+	command -v msgfmt >/dev/null || (apt-get update -q && apt-get install -y -q gettext)
+	$(BIN)/pip install -q --no-build-isolation -e '.[lab,zh,examples,gpu,magics,ray,test]'
 
 frontend: $(BIN)/python
 	bash scripts/frontend-build.sh

@@ -18,6 +18,7 @@ import {
   JobStatus,
   MetricX
 } from './api';
+import { errorText } from './errors';
 import { TerminalBuffer } from './terminal';
 
 export type LoadState = 'loading' | 'ready' | 'error';
@@ -230,7 +231,7 @@ export class JobsModel implements IDisposable {
         return;
       }
       this._state = 'error';
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
     }
     this._sorted = null;
     this._changed.emit();
@@ -496,7 +497,7 @@ export class LogFollower implements IDisposable {
         if (this.isDisposed) {
           return;
         }
-        this._error = (error as Error).message ?? String(error);
+        this._error = errorText(error);
         this._changed.emit();
         await sleep(this._retryMs);
       }
@@ -656,7 +657,7 @@ export class MetricsModel implements IDisposable {
       if (this._isDisposed) {
         return;
       }
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
     }
     this._changed.emit();
   }
@@ -745,7 +746,7 @@ export class JobViewModel implements IDisposable {
       if (this._isDisposed) {
         return;
       }
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
       this._gone = (error as { status?: number }).status === 404;
       this._changed.emit();
     }

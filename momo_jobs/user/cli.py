@@ -8,58 +8,65 @@ from pathlib import Path
 
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
+from .i18n import _
 from .options import add_submit_options, split_script_args, submit_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="momo-jobs", description="Run training scripts as background jobs.")
+    parser = argparse.ArgumentParser(prog="momo-jobs", description=_("Run training scripts as background jobs."))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("submit", help="submit a script or notebook as a job (script arguments after --)")
+    p = sub.add_parser("submit", help=_("submit a script or notebook as a job (script arguments after --)"))
     p.add_argument("script")
     add_submit_options(p)
-    p.add_argument("--follow", action="store_true", help="stream the log; exit with the job's exit code")
+    p.add_argument("--follow", action="store_true", help=_("stream the log; exit with the job's exit code"))
 
-    p = sub.add_parser("list", help="list jobs, newest first")
+    p = sub.add_parser("list", help=_("list jobs, newest first"))
     p.add_argument("--status", help="e.g. queued,running")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("show", "show a job"), ("stop", "stop a job"), ("delete", "delete a finished job")):
+    for name, text in (("show", _("show a job")), ("stop", _("stop a job")), ("delete", _("delete a finished job"))):
         sub.add_parser(name, help=text).add_argument("id")
-    p = sub.add_parser("rerun", help="run a job again from its snapshot")
+    p = sub.add_parser("rerun", help=_("run a job again from its snapshot"))
     p.add_argument("id")
     p.add_argument("--follow", action="store_true")
 
-    p = sub.add_parser("logs", help="print a job's log")
+    p = sub.add_parser("logs", help=_("print a job's log"))
     p.add_argument("id")
     p.add_argument("--follow", "-f", action="store_true")
 
-    p = sub.add_parser("metrics", help="print a job's metric points")
+    p = sub.add_parser("metrics", help=_("print a job's metric points"))
     p.add_argument("id")
     p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
-    p.add_argument("--csv", action="store_true", help="every point as CSV")
+    p.add_argument("--csv", action="store_true", help=_("every point as CSV"))
     p.add_argument("names", nargs="*")
 
-    p = sub.add_parser("export", help="export a notebook to a .py beside it")
+    p = sub.add_parser("export", help=_("export a notebook to a .py beside it"))
     p.add_argument("notebook")
     p.add_argument("--overwrite", action="store_true")
 
-    sub.add_parser("resources", help="GPUs, CPU slots and queues")
+    sub.add_parser("resources", help=_("GPUs, CPU slots and queues"))
 
-    p = sub.add_parser("example", help="copy an example (mnist) into a folder and prepare its data")
+    p = sub.add_parser("example", help=_("copy an example (mnist) into a folder and prepare its data"))
     p.add_argument("name", choices=("mnist",))
     p.add_argument("dir", type=Path)
 
-    sub.add_parser("serve", help="start a headless Jupyter server with momo-jobs (server options after --)")
+    sub.add_parser("serve", help=_("start a headless Jupyter server with momo-jobs (server options after --)"))
     return parser
 
 
 def _print_job(job: dict) -> None:
     for key, value in job.items():
         print(f"{key:>15}: {value if value is not None else ''}")
+
+
+def _print_warnings(answer: dict) -> None:
+    """What Python 3 can't compile in a submitted or exported script, on stderr."""
+    for warning in answer.get("warnings") or ():
+        print(_("warning: Python 3 cannot compile {where}").format(where=warning), file=sys.stderr)
 
 
 def _follow(client: JobsClient, job: dict) -> int:
@@ -94,16 +101,17 @@ def run(argv: list[str]) -> int:
         from ..examples import prepare_example
 
         notebook = prepare_example(args.name, args.dir.resolve())
-        print(f"ready: open {notebook} in JupyterLab")
+        print(_("ready: open {notebook} in JupyterLab").format(notebook=notebook))
         return 0
     client = JobsClient.discover()
     if args.command == "submit":
         job = client.submit(args.script, args=rest, **submit_kwargs(args))
+        _print_warnings(job)
         if args.follow:
             return _follow(client, job)
         print(job["id"])
         if job["status"] == Status.QUEUED and job.get("queue_position"):
-            print(f"queued at position {job['queue_position']}", file=sys.stderr)
+            print(_("queued at position {position}").format(position=job["queue_position"]), file=sys.stderr)
     elif args.command == "list":
         page = client.list(args.status, args.limit)
         if args.json:
@@ -134,7 +142,9 @@ def run(argv: list[str]) -> int:
         else:
             _print_metrics(client.metrics(args.id, args.x, args.names, max_points=100_000))
     elif args.command == "export":
-        print(client.export(args.notebook, args.overwrite)["path"])
+        result = client.export(args.notebook, args.overwrite)
+        _print_warnings(result)
+        print(result["path"])
     elif args.command == "resources":
         print(json.dumps(client.resources(), indent=2))
     return 0

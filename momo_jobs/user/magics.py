@@ -26,6 +26,7 @@ from IPython.display import display
 from ..vocabulary import FINAL
 from .client import ClientError, JobsClient, server_root
 from .display import JobTable, chart_bundle, status_bundle, status_text
+from .i18n import _
 from .options import add_submit_options, split_script_args, submit_kwargs
 
 POLL_SECONDS = 1.0
@@ -141,7 +142,7 @@ class JobMagics(Magics):
         """A job from its id, a unique id prefix or its name; the last one this kernel submitted by default."""
         ref = ref or self._last_job
         if not ref:
-            raise UsageError("give a job id (no job was submitted from this kernel yet)")
+            raise UsageError(_("give a job id (no job was submitted from this kernel yet)"))
         try:
             return Job(self._connected().get(ref))
         except ClientError as exc:
@@ -153,7 +154,7 @@ class JobMagics(Magics):
             return Job(matches[0])  # the newest of that name
         if matches:
             raise UsageError(f"{ref!r} matches {len(matches)} jobs: give more of the id")
-        raise JobMagicError(f"no job {ref!r}")
+        raise JobMagicError(_("no job {ref!r}").format(ref=ref))
 
     # the notebook
 
@@ -167,7 +168,7 @@ class JobMagics(Magics):
         named = self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
         if named and str(named).endswith(".ipynb") and Path(named).is_file():
             return Path(named).resolve()
-        raise UsageError("can't tell which notebook this kernel runs: give the notebook's path")
+        raise UsageError(_("can't tell which notebook this kernel runs: give the notebook's path"))
 
     def _script(self, script: str) -> Path | str:
         if script == ".":
@@ -203,7 +204,7 @@ class JobMagics(Magics):
                 except ClientError as exc:
                     failures += 1
                     if failures >= 30:
-                        handle.update(status_bundle(last, f"lost the server: {exc.message}"), raw=True)
+                        handle.update(status_bundle(last, _("lost the server: {reason}").format(reason=exc.message)), raw=True)
                         return
                     continue
                 handle.update(status_bundle(current, note), raw=True)
@@ -247,8 +248,10 @@ class JobMagics(Magics):
         else:
             path = self._script(script)
             if str(path).endswith(".ipynb"):
-                note = "the notebook as last saved"
+                note = _("the notebook as last saved")
             job = Job(self._api("submit", path, **kwargs))
+        for warning in job.get("warnings") or ():
+            print(_("warning: Python 3 cannot compile {where}").format(where=warning))
         self._last_job = job["id"]
         if not opts.quiet:
             self._watch(job, note)
@@ -293,7 +296,7 @@ class JobMagics(Magics):
             try:
                 job = Job(self._call(self.client.follow, job["id"], sys.stdout))
             except KeyboardInterrupt:
-                print(f"\n(stopped following {job['name']}; the job goes on)")
+                print("\n" + _("(stopped following {name}; the job goes on)").format(name=job["name"]))
                 return None
             print(f"\n{status_text(job)}")
             return None
@@ -301,7 +304,8 @@ class JobMagics(Magics):
         if opts.tail is not None:
             text = "\n".join(text.rstrip("\n").split("\n")[-opts.tail:]) + "\n" if opts.tail > 0 else ""
         elif skipped:
-            print(f"[{skipped} earlier characters left out; %job logs {job['id']} --all shows them]")
+            print(_("[{count} earlier characters left out; %job logs {id} --all shows them]").format(
+                count=skipped, id=job["id"]))
         sys.stdout.write(text)
         sys.stdout.flush()
         return None
@@ -324,7 +328,9 @@ class JobMagics(Magics):
     def cmd_export(self, opts):
         notebook = self._script(opts.notebook) if opts.notebook else self._notebook()
         result = self._api("export", notebook, overwrite=opts.overwrite)
-        print(f"exported {Path(str(notebook)).name} to {result['path']}")
+        print(_("exported {notebook} to {script}").format(notebook=Path(str(notebook)).name, script=result["path"]))
+        for warning in result.get("warnings") or ():
+            print(_("warning: Python 3 cannot compile {where}").format(where=warning))
         return None
 
     def cmd_wait(self, opts):
@@ -346,7 +352,7 @@ class JobMagics(Magics):
                 time.sleep(0.5)
                 job = self._resolve(job["id"])
         except KeyboardInterrupt:
-            handle.update(status_bundle(job, "detached: the job goes on"), raw=True)
+            handle.update(status_bundle(job, _("detached: the job goes on")), raw=True)
             return job
         handle.update(status_bundle(job), raw=True)
         return job

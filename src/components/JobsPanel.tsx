@@ -13,6 +13,8 @@ import {
   JOB_STATUSES,
   JobStatus
 } from '../api';
+import { formatNumber } from '../format';
+import { trans } from '../i18n';
 import { JobsModel } from '../model';
 import {
   IconButton,
@@ -20,20 +22,32 @@ import {
   JobLifeButtons,
   resourceText,
   StatusBadge,
+  statusName,
   timeText,
   useNow
 } from './common';
 
-const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
-  { label: 'All jobs', statuses: [] },
+interface IFilter {
+  label: () => string;
+  statuses: ReadonlyArray<JobStatus>;
+}
+
+const FINAL_LABELS: { [status: string]: () => string } = {
+  completed: () => trans.__('Completed'),
+  failed: () => trans.__('Failed'),
+  stopped: () => trans.__('Stopped')
+};
+
+const FILTERS: IFilter[] = [
+  { label: () => trans.__('All jobs'), statuses: [] },
   {
-    label: 'Active (queued, running)',
+    label: () => trans.__('Active (queued, running)'),
     statuses: JOB_STATUSES.filter(status => !isFinal(status))
   },
-  { label: 'Queued', statuses: ['queued'] },
-  { label: 'Running', statuses: ACTIVE_STATUSES },
+  { label: () => trans.__('Queued'), statuses: ['queued'] },
+  { label: () => trans.__('Running'), statuses: ACTIVE_STATUSES },
   ...FINAL_STATUSES.map(status => ({
-    label: status.charAt(0).toUpperCase() + status.slice(1),
+    label: FINAL_LABELS[status] ?? (() => status),
     statuses: [status]
   }))
 ];
@@ -61,7 +75,7 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
       data-job-id={job.id}
       data-status={job.status}
       tabIndex={0}
-      aria-label={`${job.name}, ${job.status}`}
+      aria-label={trans.__('%1, %2', job.name, statusName(job.status))}
       onClick={() => props.onSelect(job.id)}
       onDoubleClick={() => actions.open(job.id)}
       onKeyDown={e => {
@@ -77,7 +91,7 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
         <span className="jp-MomoJobs-actions">
           <IconButton
             icon={launchIcon}
-            label={`Open job ${job.name}`}
+            label={trans.__('Open job %1', job.name)}
             onClick={() => actions.open(job.id)}
           />
           <JobLifeButtons job={job} actions={actions} />
@@ -115,14 +129,15 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   );
   let body: JSX.Element;
   if (model.state === 'loading') {
-    body = <div className="jp-MomoJobs-empty">Loading jobs…</div>;
+    body = <div className="jp-MomoJobs-empty">{trans.__('Loading jobs…')}</div>;
   } else if (model.state === 'error' && !model.allJobs.length) {
     body = (
       <div className="jp-MomoJobs-error" role="alert">
-        <p>The jobs cannot be loaded: {model.error}</p>
+        <p>{trans.__('The jobs cannot be loaded: %1', model.error ?? '')}</p>
         <p>
-          Is the <code>momo_jobs</code> server extension installed and enabled?
-          (<code>jupyter server extension list</code>)
+          {trans.__(
+            'Is the momo_jobs server extension installed and enabled? (jupyter server extension list)'
+          )}
         </p>
       </div>
     );
@@ -130,13 +145,15 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     body = (
       <div className="jp-MomoJobs-empty">
         {model.allJobs.length
-          ? 'No job matches this filter.'
-          : 'No jobs yet. Open a notebook or a .py file and use “Create Job” in its toolbar or the file browser’s context menu.'}
+          ? trans.__('No job matches this filter.')
+          : trans.__(
+              'No jobs yet. Open a notebook or a .py file and use “Create Job” in its toolbar or the file browser’s context menu.'
+            )}
       </div>
     );
   } else {
     body = (
-      <ul className="jp-MomoJobs-list" aria-label="Jobs">
+      <ul className="jp-MomoJobs-list" aria-label={trans.__('Jobs')}>
         {jobs.map(job => (
           <JobRow
             key={job.id}
@@ -153,33 +170,44 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   return (
     <div className="jp-MomoJobs-panel">
       <header className="jp-MomoJobs-panelHeader">
-        <h2 className="jp-MomoJobs-title">Jobs</h2>
+        <h2 className="jp-MomoJobs-title">{trans.__('Jobs')}</h2>
         <IconButton
           icon={refreshIcon}
-          label="Refresh the jobs"
+          label={trans.__('Refresh the jobs')}
           onClick={() => void model.refresh()}
         />
       </header>
       <div className="jp-MomoJobs-filter">
         <select
           className="jp-mod-styled"
-          aria-label="Show jobs by status"
+          aria-label={trans.__('Show jobs by status')}
           value={filterIndex}
           onChange={e => {
             model.filter = FILTERS[parseInt(e.target.value, 10)].statuses;
           }}
         >
           {FILTERS.map((f, i) => (
-            <option key={f.label} value={i}>
+            <option key={i} value={i}>
               {f.statuses.length
-                ? `${f.label} (${f.statuses.reduce((n, st) => n + (counts[st] ?? 0), 0)})`
-                : f.label}
+                ? trans.__(
+                    '%1 (%2)',
+                    f.label(),
+                    formatNumber(
+                      f.statuses.reduce((n, st) => n + (counts[st] ?? 0), 0)
+                    )
+                  )
+                : f.label()}
             </option>
           ))}
         </select>
         <span className="jp-MomoJobs-count">
-          {jobs.length}
-          {model.total > model.allJobs.length ? ` of ${model.total}` : ''}
+          {model.total > model.allJobs.length
+            ? trans.__(
+                '%1 of %2',
+                formatNumber(jobs.length),
+                formatNumber(model.total)
+              )
+            : formatNumber(jobs.length)}
         </span>
       </div>
       {model.state === 'error' && model.allJobs.length > 0 && (

@@ -7,10 +7,12 @@ import * as React from 'react';
 import type { IMetricSeries, IOtherValue, MetricX } from '../api';
 import {
   formatElapsedTick,
+  formatNumber,
   formatValue,
   positiveOnly,
   smooth
 } from '../format';
+import { trans } from '../i18n';
 import { MetricsModel } from '../model';
 import { MetricChart } from './MetricChart';
 
@@ -46,12 +48,15 @@ function SeriesChart(props: {
 
 function OtherTable(props: { rows: IOtherValue[] }): JSX.Element {
   return (
-    <table className="jp-MomoJobs-table" aria-label="Non-numeric metrics">
+    <table
+      className="jp-MomoJobs-table"
+      aria-label={trans.__('Non-numeric metrics')}
+    >
       <thead>
         <tr>
-          <th scope="col">metric</th>
-          <th scope="col">time</th>
-          <th scope="col">value</th>
+          <th scope="col">{trans.__('metric')}</th>
+          <th scope="col">{trans.__('time')}</th>
+          <th scope="col">{trans.__('value')}</th>
         </tr>
       </thead>
       <tbody>
@@ -90,9 +95,9 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
   const series = plottable(data?.series ?? [], other);
   const id = React.useId();
   return (
-    <section className="jp-MomoJobs-metrics" aria-label="Metrics">
+    <section className="jp-MomoJobs-metrics" aria-label={trans.__('Metrics')}>
       <div className="jp-MomoJobs-controls">
-        <label htmlFor={`${id}-x`}>x-axis</label>
+        <label htmlFor={`${id}-x`}>{trans.__('x-axis')}</label>
         <select
           id={`${id}-x`}
           className="jp-mod-styled"
@@ -101,11 +106,11 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
             model.x = e.target.value as MetricX;
           }}
         >
-          <option value="time">time</option>
-          <option value="step">step</option>
-          <option value="epoch">epoch</option>
+          <option value="time">{trans.__('time')}</option>
+          <option value="step">{trans.__('step')}</option>
+          <option value="epoch">{trans.__('epoch')}</option>
         </select>
-        <label htmlFor={`${id}-smooth`}>smoothing</label>
+        <label htmlFor={`${id}-smooth`}>{trans.__('smoothing')}</label>
         <input
           id={`${id}-smooth`}
           type="range"
@@ -118,7 +123,10 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
           }}
         />
         <span className="jp-MomoJobs-smoothValue">
-          {model.smoothing.toFixed(2)}
+          {formatNumber(model.smoothing, {
+            minimumFractionDigits: 2,
+            maximumFractionDigits: 2
+          })}
         </span>
         <label className="jp-MomoJobs-check">
           <input
@@ -128,14 +136,14 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
               model.logScale = e.target.checked;
             }}
           />
-          log scale
+          {trans.__('log scale')}
         </label>
         <button
           className="jp-mod-styled jp-MomoJobs-button"
           onClick={props.onDownloadCsv}
           disabled={!series.length && !other.length}
         >
-          Download CSV
+          {trans.__('Download CSV')}
         </button>
       </div>
       {model.error && (
@@ -144,13 +152,12 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
         </div>
       )}
       {!data && !model.error && (
-        <div className="jp-MomoJobs-empty">Loading metrics…</div>
+        <div className="jp-MomoJobs-empty">{trans.__('Loading metrics…')}</div>
       )}
       {data && !series.length && !other.length && (
         <div className="jp-MomoJobs-empty">
-          No metrics yet. A line like{' '}
-          <code>{'{"metric": "loss", "value": 0.5}'}</code> in the output adds
-          one.
+          {trans.__('No metrics yet. A line like this in the output adds one:')}{' '}
+          <code>{'{"metric": "loss", "value": 0.5}'}</code>
         </div>
       )}
       <div className="jp-MomoJobs-charts">
