@@ -105,11 +105,15 @@ class ExampleRequest:
 
     dir: Any
     name: Any = "mnist"
+    language: str | None = None  # the UI's: the notebook answered is the one in it, when there is one
 
     @classmethod
     def from_json(cls, body: Any) -> "ExampleRequest":
         body = _object(body)
-        return cls(dir=body.get("dir"), name=body.get("name", "mnist"))
+        language = body.get("language")
+        if language is not None and not isinstance(language, str):
+            raise BadRequest("language must be a string", code="invalid_field")
+        return cls(dir=body.get("dir"), name=body.get("name", "mnist"), language=language)
 
 
 @dataclass(frozen=True)

@@ -307,7 +307,7 @@ class JobService:
 
         dest = resolve_in_root(self.root, request.dir, must_exist=False)
         try:
-            notebook = await asyncio.to_thread(prepare_example, request.name, dest, self.log.info)
+            notebook = await asyncio.to_thread(prepare_example, request.name, dest, self.log.info, request.language)
         except ValueError as exc:
             raise BadRequest(str(exc), code="example_unknown") from None
         except RuntimeError as exc:

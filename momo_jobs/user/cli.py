@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def _print_job(job: dict) -> None:
         print(f"{key:>15}: {value if value is not None else ''}")
 
 
+def _user_language() -> str | None:
+    """The language gettext would pick: LANGUAGE, LC_ALL, LC_MESSAGES or LANG."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").split(":")[0]
+        if value:
+            return None if value in ("C", "POSIX") or value.startswith("C.") else value
+    return None
+
+
 def _print_warnings(answer: dict) -> None:
     """What Python 3 can't compile in a submitted or exported script, on stderr."""
     for warning in answer.get("warnings") or ():
@@ -100,7 +110,7 @@ def run(argv: list[str]) -> int:
     if args.command == "example":
         from ..examples import prepare_example
 
-        notebook = prepare_example(args.name, args.dir.resolve())
+        notebook = prepare_example(args.name, args.dir.resolve(), language=_user_language())
         print(_("ready: open {notebook} in JupyterLab").format(notebook=notebook))
         return 0
     client = JobsClient.discover()
