@@ -133,7 +133,7 @@ def template() -> Catalog:
 
 def _po_bytes(catalog: Catalog, **kwargs) -> bytes:
     out = io.BytesIO()
-    write_po(out, catalog, width=100, sort_output=True, omit_header=False, **kwargs)
+    write_po(out, catalog, width=100, sort_output=True, omit_header=False, include_lineno=False, **kwargs)
     return _without_false_python_format(out.getvalue())
 
 

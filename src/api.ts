@@ -401,7 +401,11 @@ export class JobsClient {
       if ((error as Error)?.name === 'AbortError') {
         throw error;
       }
-      throw new ApiError(`The server cannot be reached: ${error}`, 0, 'unreachable');
+      throw new ApiError(
+        `The server cannot be reached: ${error}`,
+        0,
+        'unreachable'
+      );
     }
     if (!response.ok) {
       const { message, code } = await errorOf(response);

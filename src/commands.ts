@@ -305,7 +305,9 @@ async function createJob(
   if (!target) {
     void showDialog({
       title: trans.__('Create Job'),
-      body: trans.__('Open or select a notebook or a .py script to run as a job.'),
+      body: trans.__(
+        'Open or select a notebook or a .py script to run as a job.'
+      ),
       buttons: [Dialog.okButton({ label: trans.__('OK') })]
     });
     return;

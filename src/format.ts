@@ -71,7 +71,10 @@ export function formatElapsedTick(seconds: number): string {
   if (s < 60) {
     return (
       sign +
-      trans.__('%1s', formatNumber(s, { maximumFractionDigits: s < 10 ? 1 : 0 }))
+      trans.__(
+        '%1s',
+        formatNumber(s, { maximumFractionDigits: s < 10 ? 1 : 0 })
+      )
     );
   }
   const whole = Math.round(s);
@@ -249,9 +252,7 @@ export function splitArgs(text: string): string[] {
     }
   }
   if (quote) {
-    throw new Error(
-      trans.__('Unterminated %1 quote in the arguments', quote)
-    );
+    throw new Error(trans.__('Unterminated %1 quote in the arguments', quote));
   }
   if (started) {
     args.push(current);

@@ -197,7 +197,9 @@ function addToolbarButtons(
       widget,
       CommandIDs.exportScript,
       trans.__('Export to .py'),
-      trans.__('Save the notebook and export its code to a .py script beside it'),
+      trans.__(
+        'Save the notebook and export its code to a .py script beside it'
+      ),
       exportIcon,
       isNotebook
     )

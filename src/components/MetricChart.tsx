@@ -77,7 +77,7 @@ export function xLabel(kind: MetricX): string {
   }
 }
 
-function makeOptions(
+export function makeOptions(
   props: IMetricChartProps,
   width: number,
   colours: IChartColours
