@@ -161,9 +161,11 @@ def merged(po_path: Path, pot: Catalog) -> Catalog:
     return catalog
 
 
-def catalogue_json(catalog: Catalog) -> dict:
-    """The .po as JupyterLab's translation data (as the language packs ship it)."""
-    data = {"": {"domain": DOMAIN, "language": str(catalog.locale).replace("_", "-"),
+def catalogue_json(catalog: Catalog, language: str) -> dict:
+    """The .po as JupyterLab's translation data (as the language packs ship it). ``language``
+    is the folder's name (``zh_CN``): JupyterLab looks its messages up as ``zh-CN``, which
+    Babel's own name of the locale (``zh_Hans_CN``) is not."""
+    data = {"": {"domain": DOMAIN, "language": language.replace("_", "-"),
                  "plural_forms": catalog.plural_forms, "version": "momo-jobs"}}
     for message in catalog:
         if not message.id or not message.string:
@@ -197,7 +199,7 @@ def outputs(pot: Catalog) -> dict[Path, bytes]:
     for po_path in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         catalog = merged(po_path, pot)
         files[po_path] = _po_bytes(catalog, ignore_obsolete=True)
-        files[po_path.with_suffix(".json")] = (json.dumps(catalogue_json(catalog), ensure_ascii=False, indent=1)
+        files[po_path.with_suffix(".json")] = (json.dumps(catalogue_json(catalog, po_path.parent.parent.name), ensure_ascii=False, indent=1)
                                                + "\n").encode()
         files[po_path.with_suffix(".mo")] = mo_bytes(catalog)
     return files

@@ -92,6 +92,7 @@ def test_the_platform_words_are_as_the_tutorial_says():
 def test_the_jupyterlab_catalogue_has_the_language_pack_layout():
     data = json.loads(PO.with_suffix(".json").read_text(encoding="utf-8"))
     assert data[""]["domain"] == "momo_jobs" and data[""]["plural_forms"] == "nplurals=1; plural=0;"
+    assert data[""]["language"] == "zh-CN"  # as JupyterLab names the locale it looks messages up in
     assert data["Create Job"] == ["创建任务"] and data["toolbar\u0004Create Job"] == ["创建任务"]
 
 

@@ -70,7 +70,12 @@ async function tutorialFlow(
 ): Promise<void> {
   const stem = shots ? 'train_zh' : 'train_en';
   await page.contents.uploadContent(notebook(CODE), 'text', `${tmpPath}/${stem}.ipynb`);
-  await page.notebook.openByPath(`${tmpPath}/${stem}.ipynb`);
+  // opened by its command: Galata's own helpers look for English menu items
+  await page.evaluate(
+    path => (window as any).jupyterapp.commands.execute('docmanager:open', { path }),
+    `${tmpPath}/${stem}.ipynb`
+  );
+  await expect(page.locator('.jp-NotebookPanel:visible .jp-Cell')).toHaveCount(1);
   const notebookToolbar = page.locator('.jp-NotebookPanel-toolbar');
   const exportButton = notebookToolbar.getByRole('button', { name: words.exportLabel });
   await expect(exportButton).toBeVisible();
@@ -134,6 +139,13 @@ test.describe('the tutorial flow in Chinese', () => {
     mockSettings: {
       ...galata.DEFAULT_SETTINGS,
       '@jupyterlab/translation-extension:plugin': { locale: 'zh_CN' }
+    },
+    // Galata waits for a tab named "Launcher"; in Chinese it is 启动页
+    waitForApplication: async ({ baseURL }, use) => {
+      await use(async page => {
+        await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+        await page.locator('.lm-TabBar-tab', { hasText: '启动页' }).first().waitFor();
+      });
     }
   });
 
