@@ -133,6 +133,34 @@ test.describe('the tutorial flow', () => {
   });
 });
 
+test.describe('a notebook Python 3 cannot compile', () => {
+  test.use({ autoGoto: true });
+
+  test('Export says where, and Create Job asks before queuing it', async ({ page, tmpPath }) => {
+    await page.contents.uploadContent(notebook('x = 1\nprint "hello"'), 'text', `${tmpPath}/old.ipynb`);
+    await page.notebook.openByPath(`${tmpPath}/old.ipynb`);
+    const toolbar = page.locator('.jp-NotebookPanel-toolbar');
+    await toolbar.getByRole('button', { name: 'Export to .py' }).click();
+    await expect(page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'old.py' })).toBeVisible();
+    await expect(page.locator('.Toastify__toast')).toContainText('cell 1, line 2');
+
+    await page.notebook.activate('old.ipynb');
+    await toolbar.getByRole('button', { name: 'Create Job' }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.getByLabel('CPU machine').check();
+    await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+    const warning = page.locator('.jp-Dialog', { hasText: 'This script may not run' });
+    await expect(warning).toContainText("cell 1, line 2: Missing parentheses in call to 'print' (Python 2 print?)");
+    await warning.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+    const total = await page.evaluate(async () => {
+      const answer = await fetch('/momo-jobs/api/jobs').then(r => r.json());
+      return (answer.jobs as { script: string }[]).filter(j => j.script.endsWith('old.ipynb')).length;
+    });
+    expect(total).toBe(0);
+  });
+});
+
 test.describe('the tutorial flow in Chinese', () => {
   test.use({
     autoGoto: true,
