@@ -13,12 +13,18 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SKIP_JUPYTER_BUILDER := 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup python-deps frontend start test test-python test-js test-ui bench clean
+.PHONY: setup system-deps python-deps frontend start test test-python test-js test-ui bench clean
 
-setup: python-deps frontend
+setup: system-deps python-deps frontend
 	$(BIN)/pip install --no-build-isolation --no-deps -e . -q
 	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
 	$(BIN)/jupyter server extension enable momo_jobs --sys-prefix >/dev/null
+
+# The shared-GPU tests run servers as other Unix users on Debian's own Python (the one
+# running the tests may live where they can't enter): it needs its venv module.
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +42,11 @@ start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
-test: setup
+# Debian packages the tests need: Slurm and munge for the Slurm backend's real cluster.
+system-deps:
+	bash scripts/slurm-packages.sh
+
+test: setup system-deps
 	$(MAKE) test-python test-js test-ui
 
 test-python:

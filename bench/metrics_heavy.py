@@ -82,7 +82,7 @@ def as_job(server: Server, rel: str, n: int, tmp: Path, timeout: float) -> tuple
     # every point queryable: the series count, then the downsampled chart
     deadline = time.monotonic() + timeout
     while True:
-        series = server.client.metrics(job["id"], max_points=100)["series"]
+        series = server.client.metrics(job["id"], names=["loss"], max_points=100)["series"]  # not telemetry's
         count = sum(s["count"] for s in series)
         if count >= n:
             break
@@ -128,7 +128,7 @@ def main() -> int:
         start = time.perf_counter()
         csv_text = server.client.metrics_csv(last_job)
         csv_s = time.perf_counter() - start
-        csv_points = csv_text.count("\n") - 1
+        csv_points = sum(1 for line in csv_text.splitlines() if line.startswith("loss,"))  # not telemetry's
     bl, jl = median(base_loop), median(job_loop)
     bw, jw = median(base_wall), median(job_wall)
     print(f"  loop: baseline p50 {bl:.2f} s, job p50 {jl:.2f} s, ratio {jl / bl:.3f}", flush=True)

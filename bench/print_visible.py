@@ -70,8 +70,8 @@ def through_api(server: Server, rel: str, n: int) -> list[float]:
     return latencies_from(lines)
 
 
-def ui_driver() -> list[str] | None:
-    """The command that runs the UI measurement, or None with the reason printed."""
+def ui_driver(script: str = "ui_print_visible.js") -> list[str] | None:
+    """The command that runs a UI measurement (a driver in bench/), or None with the reason printed."""
     if not (REPO / "momo_jobs" / "labextension" / "package.json").exists():
         print("  UI: not measured — the frontend is not built (momo_jobs/labextension); "
               "run `jlpm build` and rerun", flush=True)
@@ -84,19 +84,19 @@ def ui_driver() -> list[str] | None:
     if not (REPO / "ui-tests" / "node_modules" / "playwright-core").is_dir():
         print("  UI: not measured — playwright-core is not installed (cd ui-tests && jlpm install)", flush=True)
         return None
-    return [node, str(REPO / "bench" / "ui_print_visible.js")]
+    return [node, str(REPO / "bench" / script)]
 
 
-def through_ui(server: Server, rel: str, n: int, driver: list[str]) -> list[float] | None:
-    """Runs the browser driver: it opens JupyterLab, submits the job, and prints one
-    latency in ms per line as the log view shows it."""
-    env = dict(os.environ, MOMO_BENCH_URL=server.url, MOMO_BENCH_TOKEN=server.token, MOMO_BENCH_SCRIPT=rel,
-               MOMO_BENCH_LINES=str(n), MOMO_BENCH_DELAY="3", CHROMIUM=shutil.which("chromium") or "/usr/bin/chromium")
+def run_driver(driver: list[str], server: Server, timeout: float, **env: str) -> str | None:
+    """Runs a browser driver against the server (MOMO_BENCH_URL, MOMO_BENCH_TOKEN, CHROMIUM and
+    ``env`` in its environment); its stdout, or None with the reason printed."""
+    env = dict(os.environ, MOMO_BENCH_URL=server.url, MOMO_BENCH_TOKEN=server.token,
+               CHROMIUM=shutil.which("chromium") or "/usr/bin/chromium", **env)
     # Its own process group: the browser goes with it, whatever happens.
     proc = subprocess.Popen(driver, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                             start_new_session=True)
     try:
-        out, err = proc.communicate(timeout=120 + n * 0.05)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         print("  UI: the browser driver timed out", flush=True)
         return None
@@ -104,6 +104,16 @@ def through_ui(server: Server, rel: str, n: int, driver: list[str]) -> list[floa
         kill_group(proc)
     if proc.returncode != 0:
         print(f"  UI: the browser driver failed:\n{err[-1500:]}", flush=True)
+        return None
+    return out
+
+
+def through_ui(server: Server, rel: str, n: int, driver: list[str]) -> list[float] | None:
+    """Runs the browser driver: it opens JupyterLab, submits the job, and prints one
+    latency in ms per line as the log view shows it."""
+    out = run_driver(driver, server, 120 + n * 0.05, MOMO_BENCH_SCRIPT=rel, MOMO_BENCH_LINES=str(n),
+                     MOMO_BENCH_DELAY="3")
+    if out is None:
         return None
     values = [float(x) / 1000 for x in out.split() if x.lstrip("-").replace(".", "", 1).isdigit()]
     if len(values) < n:

@@ -1,16 +1,16 @@
 """momo-jobs: train machine-learning models as background jobs from JupyterLab.
 
-Importing this package stays light: user scripts import it for ``log_metric``.
+Importing this package stays light: user scripts import it for ``log_metric`` and ``log_param``.
 The server extension, the Keras callback and the magics load only when used.
 """
-from .job.protocol import log_metric
+from .job.protocol import log_metric, log_param
 
 try:
     from ._version import __version__
 except ImportError:  # running from a source tree that was never built
     __version__ = "0.0.0"
 
-__all__ = ["log_metric", "__version__"]
+__all__ = ["log_metric", "log_param", "__version__"]
 
 
 def _jupyter_server_extension_points():

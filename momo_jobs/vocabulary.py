@@ -29,9 +29,11 @@ FINAL: tuple[str, ...] = (Status.COMPLETED.value, Status.FAILED.value, Status.ST
 ACTIVE: tuple[str, ...] = (Status.RUNNING.value, Status.STOPPING.value)
 
 # Where a job may go from each status. Nothing leaves a final status: a rerun is a new job.
+# A running job goes back to queued when its attempt failed and it has retries left
+# (the attempt's end and the requeue are one move, made before the job would be final).
 MOVES: dict[str, frozenset[str]] = {
     Status.QUEUED.value: frozenset({Status.RUNNING.value, Status.STOPPED.value, Status.FAILED.value}),
-    Status.RUNNING.value: frozenset({Status.STOPPING.value, *FINAL}),
+    Status.RUNNING.value: frozenset({Status.STOPPING.value, Status.QUEUED.value, *FINAL}),
     Status.STOPPING.value: frozenset(FINAL),
     **{final: frozenset() for final in FINAL},
 }
@@ -70,9 +72,16 @@ def pool_of(job: dict) -> str:
 
 @dataclass
 class GpuInfo:
-    index: str
+    index: str  # the id jobs are scheduled by: NVML's index, or the id the ``gpus`` setting gives
     name: str = "GPU"
     memory: int | None = None  # bytes
+    uuid: str | None = None  # NVML's UUID: what CUDA and NVML agree on, and what a shared lock is named by
+    holder: str | None = None  # who else uses it (a cluster's other users), when the backend knows
+
+    @property
+    def lock_name(self) -> str:
+        """The name every server on the machine knows this GPU by (its shared lock's name)."""
+        return self.uuid or self.index
 
 
 @dataclass
@@ -97,3 +106,10 @@ class JobFiles:
     SUPERVISOR_PID = "supervisor.pid"  # written by the local backend when it starts one
     SUPERVISOR_ERR = "supervisor.err"  # what the supervisor itself writes
     CONSOLE = "console.json"  # a console job's kernel
+    CHECKPOINT = "checkpoint"  # kept across a job's attempts ($MOMO_CHECKPOINT_DIR)
+    EARLIER_EXIT = "exit.attempt{attempt}.json"  # exit.json of an attempt that was retried
+    SLURM = "slurm.json"  # a Slurm job's id, and whether a stop was asked for
+    SLURM_SCRIPT = "slurm.sh"  # the batch script handed to sbatch
+    SLURM_OUT = "slurm.out"  # what Slurm itself writes for the batch script
+    SLURM_NODE = "slurm-node.txt"  # the node a Slurm job runs on, and its GPUs
+    NODE_EXIT = "exit.node.json"  # the supervisor's exit record, before the backend completes it

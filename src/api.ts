@@ -70,6 +70,31 @@ export interface IJob {
   kernel: string | null;
   kernel_id: string | null;
   results_dir: string;
+  /** The time limit in seconds (DESIGN §3), null for none. */
+  time_limit?: number | null;
+  time_limit_signal?: string | null;
+  /** When the running attempt's time limit falls (ISO 8601), null when not running. */
+  deadline?: string | null;
+  retries?: number;
+  retry_on_time_limit?: boolean;
+  /** 1-based: a retried job runs again under the same id. */
+  attempt?: number;
+  attempts?: IAttempt[];
+  /** The sweep the job belongs to (null: none). */
+  sweep_id?: string | null;
+  /** Why some telemetry is missing (e.g. no NVML for a GPU job), or null. */
+  telemetry_note?: string | null;
+}
+
+/** An ended attempt of a job. */
+export interface IAttempt {
+  attempt: number;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  reason: string | null;
+  /** The Unix user whose server runs it. */
+  user?: string;
 }
 
 export interface IJobList {
@@ -87,6 +112,23 @@ export interface ISubmitRequest {
   kernel?: string;
   /** Check and prepare the script, answer its warnings, queue nothing. */
   dry_run?: boolean;
+  time_limit?: number;
+  time_limit_signal?: string;
+  retries?: number;
+  retry_on_time_limit?: boolean;
+}
+
+/** `POST /sweeps`: one job per combination of the grid's values. */
+export interface ISweepRequest extends ISubmitRequest {
+  grid: { [param: string]: string[] };
+  max_parallel?: number;
+}
+
+export interface ISweep {
+  sweep_id: string;
+  name?: string;
+  max_parallel?: number | null;
+  jobs: IJob[];
 }
 
 /**
@@ -121,6 +163,8 @@ export interface IMetricSeries {
   x: number[];
   y: (number | null)[];
   count: number;
+  /** Where each later attempt's points begin along the x-axis. */
+  attempt_starts?: { attempt: number; x: number }[];
 }
 
 export interface IOtherValue {
@@ -135,6 +179,54 @@ export interface IMetrics {
   other?: IOtherValue[];
 }
 
+/** What the server keeps of one metric of a run, as its points arrive. */
+export interface IMetricSummary {
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  last_step: number | null;
+  min_step: number | null;
+  max_step: number | null;
+  count: number;
+}
+
+/** Peaks of a run's telemetry (null: not measured). */
+export interface IRunPeak {
+  cpu_percent: number | null;
+  rss_bytes: number | null;
+  gpu_memory_bytes: number | null;
+}
+
+/** A row of the runs table (`GET /runs`). */
+export interface IRun {
+  id: string;
+  name: string;
+  status: JobStatus;
+  started_at: string | null;
+  /** Seconds run so far, or in all once ended; null before the start. */
+  duration: number | null;
+  sweep_id: string | null;
+  params: { [name: string]: string };
+  metrics: { [name: string]: IMetricSummary };
+  peak: Partial<IRunPeak>;
+  telemetry_note?: string | null;
+}
+
+export interface IRunList {
+  runs: IRun[];
+  total: number;
+}
+
+/** One metric of one run, in an overlay (`GET /compare`). */
+export interface ICompareSeries extends IMetricSeries {
+  job: string;
+}
+
+export interface ICompare {
+  x: MetricX;
+  series: ICompareSeries[];
+}
+
 export interface IResultFile {
   path: string;
   size: number;
@@ -146,11 +238,27 @@ export interface IResults {
   files: IResultFile[];
 }
 
+/**
+ * Who holds a GPU on a shared machine: this server's job (`job` set), or another
+ * server's (its user and since when only).
+ */
+export interface IGpuHolder {
+  user: string | null;
+  since: string | null;
+  job: string | null;
+}
+
 export interface IGpu {
   index: string;
   name: string;
   memory: number | null;
+  /** This server's job holding it. */
   holder: string | null;
+  uuid?: string | null;
+  /** Shared GPUs only: who holds it, of any server. */
+  held_by?: IGpuHolder | null;
+  /** Shared GPUs only: why it is busy though no momo job holds it. */
+  busy?: string | null;
 }
 
 export interface IResources {
@@ -269,6 +377,22 @@ export class JobsClient {
     });
   }
 
+  submitSweep(body: ISweepRequest): Promise<ISweep> {
+    return this.request<ISweep>('sweeps', { method: 'POST', body });
+  }
+
+  stopSweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(`sweeps/${encodeURIComponent(id)}/stop`, {
+      method: 'POST'
+    });
+  }
+
+  rerunSweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(`sweeps/${encodeURIComponent(id)}/rerun`, {
+      method: 'POST'
+    });
+  }
+
   stop(id: string): Promise<IJob> {
     return this.request<IJob>(`jobs/${encodeURIComponent(id)}/stop`, {
       method: 'POST'
@@ -307,6 +431,56 @@ export class JobsClient {
       query: {
         x: options.x,
         names: options.names?.length ? options.names.join(',') : undefined,
+        max_points: options.max_points
+      },
+      signal
+    });
+  }
+
+  /**
+   * Rows of the runs table: the runs of `ids`, or a page of them by status
+   * and sweep (newest first).
+   */
+  runs(
+    options: {
+      ids?: ReadonlyArray<string>;
+      status?: ReadonlyArray<JobStatus>;
+      sweep?: string;
+      limit?: number;
+      offset?: number;
+    } = {},
+    signal?: AbortSignal
+  ): Promise<IRunList> {
+    return this.request<IRunList>('runs', {
+      query: {
+        ids: options.ids?.length ? options.ids.join(',') : undefined,
+        status: options.status?.length ? options.status.join(',') : undefined,
+        sweep: options.sweep,
+        limit: options.limit,
+        offset: options.offset
+      },
+      signal
+    });
+  }
+
+  /**
+   * Metrics of several runs overlaid: one series per run and metric,
+   * downsampled as in `metrics()`.
+   */
+  compare(
+    options: {
+      ids: ReadonlyArray<string>;
+      names?: ReadonlyArray<string>;
+      x?: MetricX;
+      max_points?: number;
+    },
+    signal?: AbortSignal
+  ): Promise<ICompare> {
+    return this.request<ICompare>('compare', {
+      query: {
+        ids: options.ids.join(','),
+        names: options.names?.length ? options.names.join(',') : undefined,
+        x: options.x,
         max_points: options.max_points
       },
       signal

@@ -26,6 +26,8 @@ import {
   defaultJobName,
   formatDuration,
   jobDuration,
+  parseDuration,
+  parseGrid,
   splitArgs
 } from './format';
 import { trans, uiLanguage } from './i18n';
@@ -44,6 +46,7 @@ export namespace CommandIDs {
   export const rerunJob = 'momo-jobs:rerun-job';
   export const deleteJob = 'momo-jobs:delete-job';
   export const mnistTutorial = 'momo-jobs:mnist-tutorial';
+  export const openRuns = 'momo-jobs:open-runs';
 }
 
 export interface ICommandContext {
@@ -336,7 +339,8 @@ async function createJob(
         return r;
       }),
       kernels,
-      initial: value
+      initial: value,
+      jobs: id => ctx.model.get(id)
     });
     const answer = await showDialog({
       title: trans.__('Create Job'),
@@ -362,6 +366,20 @@ async function createJob(
     reportError(trans.__('Create Job'), error);
     return;
   }
+  let timeLimit: number | null;
+  let grid: { [param: string]: string[] } | null = null;
+  try {
+    timeLimit = parseDuration(value.timeLimit ?? '');
+    if (value.sweep) {
+      grid = parseGrid(value.grid ?? '');
+      if (!Object.keys(grid).length) {
+        throw new Error(trans.__('a sweep needs a grid: NAME=V1,V2 on a line'));
+      }
+    }
+  } catch (error) {
+    reportError(trans.__('Create Job'), error);
+    return;
+  }
   try {
     await saveIfOpen(target);
     const request = {
@@ -370,7 +388,9 @@ async function createJob(
       name: value.name.trim() || undefined,
       gpus: value.resource === 'gpu' ? value.gpus : undefined,
       args: scriptArgs,
-      kernel: value.kernel || undefined
+      kernel: value.kernel || undefined,
+      time_limit: timeLimit ?? undefined,
+      retries: value.retries || undefined
     };
     if (args.dialog !== false) {
       const { warnings } = await ctx.model.client.check(request);
@@ -380,8 +400,19 @@ async function createJob(
         }
       }
     }
-    const job = await ctx.model.client.submit(request);
-    ctx.model.upsert(job);
+    let job: IJob;
+    if (grid) {
+      const sweep = await ctx.model.client.submitSweep({
+        ...request,
+        grid,
+        max_parallel: value.maxParallel || undefined
+      });
+      sweep.jobs.forEach(j => ctx.model.upsert(j));
+      job = sweep.jobs[0];
+    } else {
+      job = await ctx.model.client.submit(request);
+      ctx.model.upsert(job);
+    }
     ctx.model.selected = job.id;
     ctx.app.shell.activateById('momo-jobs-sidebar');
     return job;
@@ -475,6 +506,7 @@ export function jobActions(ctx: ICommandContext): IJobActions {
     void ctx.app.commands.execute(command, args);
   return {
     open: id => run(CommandIDs.openJob, { id }),
+    openRuns: () => run(CommandIDs.openRuns, {}),
     stop: id => run(CommandIDs.stopJob, { id }),
     rerun: id => run(CommandIDs.rerunJob, { id }),
     remove: id => run(CommandIDs.deleteJob, { id }),

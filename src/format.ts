@@ -134,6 +134,71 @@ export function jobDuration(
 }
 
 /**
+ * How long a running job has left before its time limit (seconds), or null when
+ * it has no limit or is not running.
+ */
+export function jobTimeLeft(
+  job: IJob,
+  now: number = Date.now()
+): number | null {
+  const deadline = parseTime(job.deadline);
+  return deadline === null ? null : Math.max(0, (deadline - now) / 1000);
+}
+
+/**
+ * A duration typed by a person: `2h30m`, `90s`, `1d`, `45` (seconds) → seconds.
+ * Null for an empty text; throws for one that is no duration.
+ */
+export function parseDuration(text: string): number | null {
+  const t = text.trim().toLowerCase().replace(/\s+/g, '');
+  if (!t) {
+    return null;
+  }
+  if (/^\d+(\.\d+)?$/.test(t)) {
+    return parseFloat(t);
+  }
+  const units: { [unit: string]: number } = { d: 86400, h: 3600, m: 60, s: 1 };
+  const part = /(\d+(?:\.\d+)?)([dhms])/g;
+  if (t.replace(part, '') !== '') {
+    throw new Error(`"${text}" is not a duration (e.g. 2h30m, 90s, 45)`);
+  }
+  let seconds = 0;
+  let m: RegExpExecArray | null;
+  while ((m = part.exec(t)) !== null) {
+    seconds += parseFloat(m[1]) * units[m[2]];
+  }
+  return seconds;
+}
+
+/**
+ * A sweep's grid as a person types it, one parameter a line:
+ * `lr=0.1,0.01` → `{lr: ['0.1', '0.01']}`. Throws for a line without values.
+ */
+export function parseGrid(text: string): { [param: string]: string[] } {
+  const grid: { [param: string]: string[] } = {};
+  for (const line of text.split(/\n|;/)) {
+    if (!line.trim()) {
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const name = eq < 0 ? '' : line.slice(0, eq).trim();
+    const values =
+      eq < 0
+        ? []
+        : line
+            .slice(eq + 1)
+            .split(',')
+            .map(v => v.trim())
+            .filter(v => v);
+    if (!name || !values.length) {
+      throw new Error(`"${line.trim()}" is not NAME=V1,V2`);
+    }
+    grid[name] = values;
+  }
+  return grid;
+}
+
+/**
  * How long a queued job has waited (seconds).
  */
 export function jobWaited(job: IJob, now: number = Date.now()): number | null {

@@ -31,7 +31,8 @@ import {
 } from './commands';
 import { setTranslator, trans } from './i18n';
 import { createJobIcon, exportIcon } from './icons';
-import { JobsModel, parseJobEvent } from './model';
+import { JobsModel, parseJobEvent, RESOURCES_MS } from './model';
+import { addRunsCommands, RunsTracker } from './runscommands';
 import { JobsSidebar } from './widgets/JobsSidebar';
 import { JobView } from './widgets/JobView';
 
@@ -66,7 +67,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const client = new JobsClient({
       serverSettings: app.serviceManager.serverSettings
     });
-    const model = new JobsModel({ client });
+    const model = new JobsModel({ client, resourcesMs: RESOURCES_MS });
     const tracker = new WidgetTracker<MainAreaWidget<JobView>>({
       namespace: 'momo-jobs-job'
     });
@@ -81,6 +82,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const sidebar = new JobsSidebar(model, jobActions(ctx));
     app.shell.add(sidebar, 'left', { rank: 650 });
     addCommands(ctx, sidebar);
+    const runsTracker: RunsTracker = new WidgetTracker({
+      namespace: 'momo-jobs-runs'
+    });
+    addRunsCommands(ctx, runsTracker);
 
     // live updates pushed by the server; a slow full refresh as a safety net
     app.serviceManager.events.stream.connect((_, emission) => {
@@ -118,6 +123,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         args: widget => ({ id: widget.content.model.jobId, activate: false }),
         name: widget => widget.content.model.jobId
       });
+      void restorer.restore(runsTracker, {
+        command: CommandIDs.openRuns,
+        args: () => ({ activate: false }),
+        name: () => 'runs'
+      });
     }
 
     if (toolbarRegistry) {
@@ -130,6 +140,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.createJob,
         CommandIDs.exportScript,
         CommandIDs.showJobs,
+        CommandIDs.openRuns,
         CommandIDs.mnistTutorial
       ]) {
         palette.addItem({ command, category, args: { isPalette: true } });

@@ -11,6 +11,7 @@ import {
   IJob,
   IJobEvent,
   IMetrics,
+  IResources,
   IResults,
   isFinal,
   JOB_STATUSES,
@@ -19,9 +20,13 @@ import {
   MetricX
 } from './api';
 import { errorText } from './errors';
+import { JobSelection } from './selection';
 import { TerminalBuffer } from './terminal';
 
 export type LoadState = 'loading' | 'ready' | 'error';
+
+/** How often the GPUs' holders are looked at again (ms). */
+export const RESOURCES_MS = 5000;
 
 /** The order of the jobs list: newest first, then by id. */
 export function compareJobs(a: IJob, b: IJob): number {
@@ -38,6 +43,23 @@ export function statusRank(status: JobStatus): number {
   const ended = JOB_STATUSES.findIndex(isFinal);
   const rank = JOB_STATUSES.indexOf(status);
   return rank < 0 || isFinal(status) ? ended : rank;
+}
+
+/**
+ * Whether `job` is older news than `before`: within an attempt statuses only move
+ * forward; a retried attempt (running → queued again, before the job is final) is
+ * newer than any state of an earlier one. A final job never moves again.
+ */
+export function isOlder(job: IJob, before: IJob): boolean {
+  if (isFinal(before.status)) {
+    return !isFinal(job.status);
+  }
+  const attempt = job.attempt ?? 1;
+  const beforeAttempt = before.attempt ?? 1;
+  if (attempt !== beforeAttempt) {
+    return attempt < beforeAttempt;
+  }
+  return statusRank(job.status) < statusRank(before.status);
 }
 
 /**
@@ -75,6 +97,8 @@ export class JobsModel implements IDisposable {
     this.client = options.client;
     this._limit = options.limit ?? 500;
     this._refreshMs = options.refreshMs ?? 30000;
+    this.selection.changed.connect(() => this._changed.emit(), this);
+    this._resourcesMs = options.resourcesMs ?? 0;
   }
 
   readonly client: JobsClient;
@@ -122,16 +146,18 @@ export class JobsModel implements IDisposable {
     this._changed.emit();
   }
 
-  /** The highlighted job. */
+  /** The highlighted job: the one clicked last. */
   get selected(): string | null {
-    return this._selected;
+    return this.selection.current;
   }
   set selected(id: string | null) {
-    if (id !== this._selected) {
-      this._selected = id;
-      this._changed.emit();
+    if (id !== this.selection.current || this.selection.size > 1) {
+      this.selection.set(id ? [id] : []);
     }
   }
+
+  /** The selected jobs (ctrl/shift-click), shared with the Runs view. */
+  readonly selection = new JobSelection();
 
   /** Every known job, newest first. */
   get allJobs(): ReadonlyArray<IJob> {
@@ -174,7 +200,31 @@ export class JobsModel implements IDisposable {
   start(): Promise<void> {
     this._started = true;
     this._restartTimer();
+    if (this._resourcesMs > 0) {
+      void this.refreshResources();
+    }
     return this.refresh();
+  }
+
+  /**
+   * The server's GPUs and who holds each; null until loaded. Other users' jobs send
+   * no events here, so they are looked at again every `resourcesMs` (the sidebar's
+   * model uses RESOURCES_MS).
+   */
+  get resources(): IResources | null {
+    return this._resources;
+  }
+
+  async refreshResources(): Promise<void> {
+    try {
+      const resources = await this.client.resources();
+      if (!this._isDisposed) {
+        this._resources = resources;
+        this._changed.emit();
+      }
+    } catch {
+      // shown as unknown until the next look
+    }
   }
 
   /** The safety refresh period in ms (0: none). */
@@ -195,6 +245,15 @@ export class JobsModel implements IDisposable {
       this._timer = setInterval(() => {
         void this.refresh();
       }, this._refreshMs);
+    }
+    if (this._resourcesTimer !== null) {
+      clearInterval(this._resourcesTimer);
+      this._resourcesTimer = null;
+    }
+    if (this._started && !this._isDisposed && this._resourcesMs > 0) {
+      this._resourcesTimer = setInterval(() => {
+        void this.refreshResources();
+      }, this._resourcesMs);
     }
   }
 
@@ -245,6 +304,7 @@ export class JobsModel implements IDisposable {
     this._touched.set(event.job_id, this._seq);
     if (event.action === 'deleted') {
       this._deleted.add(event.job_id);
+      this.selection.remove(event.job_id);
       if (this._jobs.delete(event.job_id)) {
         this._total = Math.max(0, this._total - 1);
         this._sorted = null;
@@ -259,6 +319,12 @@ export class JobsModel implements IDisposable {
     }
     if (event.action === 'created' && !this._jobs.has(event.job_id)) {
       this._total++;
+    }
+    if (
+      this._resourcesMs > 0 &&
+      event.job.status !== this._jobs.get(event.job_id)?.status
+    ) {
+      void this.refreshResources();
     }
     this._update(event.job);
     this._sorted = null;
@@ -310,6 +376,10 @@ export class JobsModel implements IDisposable {
       clearInterval(this._timer);
       this._timer = null;
     }
+    if (this._resourcesTimer !== null) {
+      clearInterval(this._resourcesTimer);
+      this._resourcesTimer = null;
+    }
     Signal.clearData(this);
   }
 
@@ -329,7 +399,7 @@ export class JobsModel implements IDisposable {
 
   private _update(job: IJob): void {
     const before = this._jobs.get(job.id);
-    if (before && statusRank(job.status) < statusRank(before.status)) {
+    if (before && isOlder(job, before)) {
       // an answer older than an event already applied (a job never goes back)
       return;
     }
@@ -356,11 +426,13 @@ export class JobsModel implements IDisposable {
   private _limit: number;
   private _refreshMs: number;
   private _timer: ReturnType<typeof setInterval> | null = null;
+  private _resourcesTimer: ReturnType<typeof setInterval> | null = null;
+  private _resources: IResources | null = null;
+  private _resourcesMs: number;
   private _started = false;
   private _state: LoadState = 'loading';
   private _error: string | null = null;
   private _filter: JobStatus[] = [];
-  private _selected: string | null = null;
   private _seq = 0;
   private _touched = new Map<string, number>();
   private _deleted = new Set<string>();
@@ -379,6 +451,8 @@ export namespace JobsModel {
     limit?: number;
     /** Safety refresh period in ms (default 30 s; 0: none). */
     refreshMs?: number;
+    /** How often the GPUs' holders are looked at (ms; default 0: never). */
+    resourcesMs?: number;
   }
 }
 
@@ -776,7 +850,7 @@ export class JobViewModel implements IDisposable {
   }
 
   private _setJob(job: IJob): void {
-    if (this._job && statusRank(job.status) < statusRank(this._job.status)) {
+    if (this._job && isOlder(job, this._job)) {
       return; // older than what is shown
     }
     const wasFinal = this._job ? isFinal(this._job.status) : false;

@@ -22,8 +22,9 @@ def _no_momo_env(monkeypatch):
 
 @pytest.fixture
 def momo_config():
-    """MomoJobsApp settings for the test's server; override in a module or with indirect parametrize."""
-    return {"gpus": "", "cpu_slots": 2, "stop_grace_seconds": 2.0}
+    """MomoJobsApp settings for the test's server; override in a module or with indirect parametrize.
+    Telemetry is off (a test's jobs have only the series they print) unless a test turns it on."""
+    return {"gpus": "", "cpu_slots": 2, "stop_grace_seconds": 2.0, "telemetry_seconds": 0}
 
 
 @pytest.fixture

@@ -22,8 +22,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, base: Path, env: dict | None = None):
+    """``env`` is added to the server's environment (a value None removes that variable);
+    ``run_as`` (uid, gid) starts it as another Unix user, on ``python`` (that user's
+    Python, with momo-jobs installed)."""
+
+    def __init__(self, base: Path, env: dict | None = None, python: str | None = None,
+                 run_as: tuple[int, int] | None = None):
         self.base = Path(base)
+        self.python = python or sys.executable
+        self.run_as = run_as
         self.root = self.base / "root"
         self.data_dir = self.base / "momo-data"
         self.jupyter_dirs = {name: self.base / "jupyter" / name for name in ("config", "data", "runtime")}
@@ -48,9 +55,13 @@ class ServerProcess:
             "MOMO_JOBS_GPUS": "",
             "MOMO_JOBS_CPU_SLOTS": "2",
             "MOMO_JOBS_STOP_GRACE": "2",
+            "MOMO_JOBS_TELEMETRY": "0",  # a test's jobs have only the series they print, unless it asks
         })
+        if self.run_as is not None:  # the other user's own Python and home, not the caller's
+            env.pop("PYTHONPATH", None)
+            env["HOME"] = str(self.base / "home")
         env.update(self.extra_env)
-        return env
+        return {k: v for k, v in env.items() if v is not None}
 
     @property
     def url(self) -> str:
@@ -68,8 +79,15 @@ class ServerProcess:
     def start(self, timeout: float = 60) -> "ServerProcess":
         self.port = free_port()
         log = open(self.log_path, "ab")
+        prefix = []
+        if self.run_as is not None:
+            uid, gid = self.run_as
+            (self.base / "home").mkdir(exist_ok=True)
+            for path in [self.base, *self.base.rglob("*")]:
+                os.chown(path, uid, gid)
+            prefix = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
+            [*prefix, self.python, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root}",
              f"--IdentityProvider.token={self.token}", "--ServerApp.allow_root=True"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,

@@ -89,3 +89,29 @@ def test_server_found_from_jupyter_runtime_files(server):
     run = subprocess.run([sys.executable, "-m", "momo_jobs.user.cli", "submit", "train.py", "--follow"],
                          capture_output=True, text=True, env=env, cwd=server.root, timeout=90)
     assert run.returncode == 0 and "args []" in run.stdout, run.stderr
+
+
+def test_compare_shows_params_best_values_and_which_run_is_best(server):
+    (server.root / "fit.py").write_text(
+        "import sys\n"
+        "from momo_jobs import log_metric, log_param\n"
+        "lr = float(sys.argv[2])\n"
+        "log_param('optimizer', 'sgd')\n"
+        "for step in range(4):\n"
+        "    log_metric('val_loss', 1.0 / (1 + step * lr), step=step)\n")
+    ids = [cli(server, "submit", "fit.py", "--name", f"lr{lr}", "--", "--lr", lr).stdout.strip() for lr in ("0.1", "2")]
+    for job_id in ids:
+        assert server.client().wait(job_id, timeout=60)["status"] == "completed"
+    table = cli(server, "compare", *ids)
+    assert table.returncode == 0, table.stderr
+    header, first, second, same, best = table.stdout.splitlines()
+    for column in ("param lr", "val_loss best", "val_loss best step", "peak cpu %", "peak rss MiB"):
+        assert column in header
+    assert "param optimizer" not in header and same == "same in every run: optimizer=sgd"
+    assert first.startswith(ids[0]) and "0.1" in first
+    assert best.startswith(f"best: lr2 [{ids[1]}], lowest val_loss 0.142857 at step 3") and "lr=2" in best
+    as_csv = cli(server, "compare", *ids, "--csv", "--metric", "val_loss").stdout.splitlines()
+    assert as_csv[0].startswith("id,name,status,duration_s,param lr,param optimizer,val_loss best,")
+    assert len(as_csv) == 3 and as_csv[2].startswith(f"{ids[1]},lr2,completed,")
+    missing = cli(server, "compare", ids[0], "nope")
+    assert missing.returncode == 2 and "no job nope" in missing.stderr

@@ -91,3 +91,61 @@ def test_import_momo_jobs_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_callback_prints_the_run_s_parameters():
+    from momo_jobs.job.protocol import ParamPoint, find_record
+
+    x, y = tiny_data(32)
+    model = tiny_model()
+    out = io.StringIO()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[MetricsCallback(file=out, batch_size=16)])
+    params = {found[0].param: found[0].value for found in map(find_record, out.getvalue().splitlines())
+              if found is not None and isinstance(found[0], ParamPoint)}
+    assert params["optimizer"] == "SGD" and params["epochs"] == 2 and params["batch_size"] == 16
+    assert params["learning_rate"] == pytest.approx(0.01)
+
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10, warmup_target=3e-3, warmup_steps=2)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy")
+    out = io.StringIO()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[MetricsCallback(file=out)])
+    assert '{"param": "learning_rate", "value": "CosineDecay(initial_learning_rate=0, decay_steps=10' in out.getvalue()
+    assert '"batch_size"' not in out.getvalue()
+class _StopAfter(keras.callbacks.Callback):
+    """Ends training as a killed attempt would: after ``epochs`` epochs, without finishing."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_resume_callbacks_resume_a_later_attempt_from_the_checkpoint_dir(tmp_path, monkeypatch):
+    from momo_jobs.keras import resume_callbacks
+
+    monkeypatch.delenv("MOMO_CHECKPOINT_DIR", raising=False)
+    assert resume_callbacks() == []
+    monkeypatch.setenv("MOMO_CHECKPOINT_DIR", str(tmp_path))
+    x, y = tiny_data()
+    with pytest.raises(KeyboardInterrupt):
+        tiny_model().fit(x, y, epochs=5, verbose=0, callbacks=[*resume_callbacks(), _StopAfter(2)])
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    tiny_model().fit(x, y, epochs=5, verbose=0, callbacks=[*resume_callbacks(), record])
+    assert seen == [2, 3, 4]  # the second attempt starts at the third epoch
+
+
+def test_a_backup_cut_short_starts_training_over(tmp_path, monkeypatch, capsys):
+    from momo_jobs.keras import resume_callbacks
+
+    monkeypatch.setenv("MOMO_CHECKPOINT_DIR", str(tmp_path))
+    (tmp_path / "keras-backup").mkdir()
+    (tmp_path / "keras-backup" / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n cut short by kill -9")
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    x, y = tiny_data()
+    tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[*resume_callbacks(), record])
+    assert seen == [0, 1] and "training starts over" in capsys.readouterr().out

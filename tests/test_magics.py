@@ -390,3 +390,27 @@ def test_notebook_kernel_finds_its_server_and_submits_its_notebook(server):
     finally:
         client.stop_channels()
         server_request(server, "DELETE", f"api/sessions/{session['id']}")
+
+
+def test_compare_overlays_a_metric_and_returns_the_runs_table(server, kernel):
+    write(server, "sweep.py", """
+import sys
+from momo_jobs import log_metric
+for step in range(3):
+    log_metric("loss", float(sys.argv[-1]) / (step + 1), step=step)
+""")
+    client = server.client()
+    ids = [client.submit(server.root / "sweep.py", args=["--scale", scale])["id"] for scale in ("1", "3")]
+    for job_id in ids:
+        assert client.wait(job_id, timeout=60)["status"] == "completed"
+    reply, outputs = kernel.run(f"runs = %job compare {' '.join(ids)} --metric loss")
+    assert reply["status"] == "ok", text_of(outputs)
+    bundle = [m for m in outputs if m["msg_type"] == "display_data"][0]["content"]["data"]
+    spec = bundle["application/vnd.vegalite.v5+json"]
+    assert spec["encoding"]["color"]["field"] == "run" and spec["encoding"]["x"]["title"] == "step"
+    assert {(v["run"].split("[")[1].rstrip("]"), v["x"], v["value"]) for v in spec["data"]["values"]} == {
+        (ids[0], 0, 1.0), (ids[0], 1, 0.5), (ids[0], 2, 1 / 3), (ids[1], 0, 3.0), (ids[1], 1, 1.5), (ids[1], 2, 1.0)}
+    assert bundle["text/plain"].startswith(f"best: sweep-") and ids[0] in bundle["text/plain"]
+    assert kernel.value("list(runs.index)") == ids
+    assert kernel.value("list(runs['param scale'])") == ["1", "3"]
+    assert kernel.value("list(runs['loss best'])") == [1 / 3, 1.0]

@@ -94,6 +94,8 @@ def test_script_options(monkeypatch):
     monkeypatch.delenv("MOMO_EXAMPLE_MODEL", raising=False)
     args = script.parse_args([])
     assert (args.model, args.epochs, args.quick, args.batch_size) == ("classic", 12, False, 128)
+    assert args.lr == 1.0 and script.parse_args(["--model", "improved"]).lr == 3e-3
+    assert script.parse_args(["--lr", "0.5"]).lr == 0.5
     assert script.parse_args(["--quick"]).epochs == 2
     monkeypatch.setenv("MOMO_EXAMPLE_QUICK", "1")
     monkeypatch.setenv("MOMO_EXAMPLE_MODEL", "improved")

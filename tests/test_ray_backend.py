@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import textwrap
 import time
@@ -15,7 +16,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from momo_jobs.job import carryback
+from momo_jobs.server.backends.base import LaunchError
 from momo_jobs.server.backends.ray import RayBackend
+from momo_jobs.server.backends.ray.workdir import results_note, stage, unstage
 from momo_jobs.server.backends.ray.http import launch_error
 from momo_jobs.server.backends.ray.logcopy import POLL_LIMIT, LogCursor, exit_record
 from momo_jobs.server.backends.ray.room import cluster_gpus, parse_usage
@@ -411,3 +415,41 @@ def test_cluster_resources_parsing():
               "resources_total": {"CPU": 8.0}},
              {"node_id": "c", "node_ip": "10.0.0.3", "state": "DEAD", "resources_total": {"GPU": 8.0}}]
     assert [(g.index, g.name) for g in cluster_gpus(nodes)] == [("0", "A100 on 10.0.0.2"), ("1", "A100 on 10.0.0.2")]
+
+
+def test_a_folder_over_rays_limit_is_refused_naming_its_largest_files(tmp_path):
+    run = make_run(tmp_path / "proj", "big", "print('hi')\n")
+    with open(tmp_path / "proj" / "huge.npz", "wb") as f:
+        f.truncate(600 << 20)  # sparse: 600 MiB to Ray's size check, nothing on disk
+    (tmp_path / "proj" / "small.txt").write_text("x")
+    with pytest.raises(LaunchError) as info:
+        stage(run)
+    message = str(info.value)
+    assert "huge.npz (600.0 MiB)" in message and "over Ray's limit" in message
+    assert not (run.folder / "ray-workdir").exists()
+
+
+def test_what_travels_and_what_comes_back(tmp_path):
+    proj = tmp_path / "proj"
+    run = make_run(proj, "trav", "print('snapshot')\n")
+    for rel, text in {"train.py": "print('edited since')", "data/x.txt": "1", ".gitignore": "data/",
+                      "results/old.txt": "o", ".git/HEAD": "h", "sub/.ipynb_checkpoints/c": "c"}.items():
+        (proj / rel).parent.mkdir(parents=True, exist_ok=True)
+        (proj / rel).write_text(text)
+    staged = stage(run)
+    files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    assert files == [".momo_carryback.py", "data/x.txt", "train.py"]
+    assert (staged / "train.py").read_text() == "print('snapshot')\n"  # the script as submitted
+    unstage(run)
+    assert not staged.exists()
+
+    node_results = tmp_path / "node" / "results"
+    (node_results / "ckpt").mkdir(parents=True)
+    (node_results / "ckpt" / "m.bin").write_text("new")
+    (node_results / "old.txt").write_text("job's")
+    target = proj / "results"
+    os.utime(node_results / "old.txt", (1, 1))  # older than the user's own results/old.txt
+    copied, kept = carryback.copy_back(str(node_results), str(target))
+    assert copied == ["ckpt/m.bin"] and kept == ["old.txt"]
+    assert (target / "ckpt" / "m.bin").read_text() == "new" and (target / "old.txt").read_text() == "o"
+    assert results_note(run) is not None  # no note from carryback: the reason says so

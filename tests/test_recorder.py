@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momo_jobs.job.protocol import MAX_METRIC_LINE
+from momo_jobs.job.protocol import MAX_METRIC_LINE, format_metric_line, format_param_line
 from momo_jobs.job.recorder import LogRecorder
 from momo_jobs.vocabulary import JobFiles
 
@@ -258,3 +258,43 @@ def test_resume_on_a_log_ending_in_an_endless_line_stays_bounded(tmp_path):
     recorder.write(b"\n" + b'{"metric": "ok", "value": 2}\n')
     recorder.close()
     assert [p["metric"] for p in metrics(tmp_path)] == ["ok"]
+
+
+metric_lines = st.one_of(
+    st.builds(lambda name, value, step, epoch: format_metric_line(name, value, step, epoch).encode(),
+              st.text(min_size=1, max_size=8), st.one_of(st.floats(), st.integers(), st.text(max_size=4)),
+              st.one_of(st.none(), st.integers(-10**20, 10**20)), st.one_of(st.none(), st.integers(0, 99))),
+    st.builds(lambda name, value: format_param_line(name, value).encode(), st.text(min_size=1, max_size=8),
+              st.one_of(st.floats(allow_nan=False), st.text(max_size=4))),
+    st.sampled_from([b'bar 3/9{"metric": "loss", "value": 1.5, "step": 3}', b'{"metric": "x", "value": 1}\r',
+                     b'{"metric": "x", "value": 1.}', b'{"metric": "x", "value": 01}', b'{"metric": "", "value": 1}',
+                     b'{"metric": "x", "value": 1, "step": 1.5}', b'{"metric": "a\\"b", "value": -0.0, "epoch": 2}',
+                     b'{"metric": "x", "value": 1} tail', b'plain text }', b'{"metric": "\xff", "value": 2}']),
+    st.binary(max_size=20),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(metric_lines, max_size=30), cuts=st.lists(st.integers(0, 2000), max_size=6))
+def test_every_metric_line_is_recorded_as_the_parser_reads_it(tmp_path_factory, lines, cuts):
+    """The recorder's shortcut for plain metric lines records exactly what parsing each line gives."""
+    from momo_jobs.job.protocol import ParamPoint, find_record
+
+    folder = tmp_path_factory.mktemp("rec")
+    data = b"".join(line.replace(b"\n", b" ") + b"\n" for line in lines)
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    record(folder, *(data[a:b] for a, b in zip(bounds, bounds[1:])), clock=Clock(7.0))
+    expected = []
+    for line in data.split(b"\n")[:-1]:
+        found = find_record(line.decode("utf-8", "replace"))
+        if found is None:
+            continue
+        point = found[0]
+        if isinstance(point, ParamPoint):
+            expected.append({"param": point.param, "value": point.value})
+        else:
+            expected.append({"metric": point.metric, "value": point.value, "step": point.step, "epoch": point.epoch})
+    got = [{k: p[k] for k in (("metric", "value", "step", "epoch") if "metric" in p else ("param", "value"))}
+           for p in metrics(folder)]
+    # NaN is not equal to itself: compared by their JSON spelling.
+    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)

@@ -7,7 +7,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momo_jobs.server.scheduler import Start, cpu_slots_used, held_gpus, jobs_to_start, queue_positions
+from momo_jobs.job.files import iso_from_unix
+from momo_jobs.server.scheduler import (SharedGpus, Start, Waiter, cpu_slots_used, held_gpus, jobs_to_start,
+                                        queue_positions)
 from momo_jobs.vocabulary import GpuInfo, Inventory, queue_of
 
 _ids = itertools.count(1)
@@ -193,7 +195,8 @@ def test_has_room_is_asked_only_when_the_job_would_otherwise_start():
 def test_queue_positions_are_one_based_per_queue():
     queued = [job("cpu", id="c1"), gpu_job(1, id="g1"), job("console", id="k1"),
               gpu_job(2, id="g2"), job("cpu", id="c2")]
-    assert queue_positions(queued) == {"c1": 1, "g1": 1, "k1": 2, "g2": 2, "c2": 3}
+    positions = {job_id: place.position for job_id, place in queue_positions(queued).items()}
+    assert positions == {"c1": 1, "g1": 1, "k1": 2, "g2": 2, "c2": 3}
     assert queue_positions([]) == {}
 
 
@@ -266,3 +269,46 @@ def test_property_gpus_never_given_twice_nor_held_and_queues_stay_fifo(state):
         head = gpu_line[gpu_started]
         free = len({g.index for g in inv.gpus} - set(held_gpus(running))) - len(given_out)
         assert free < head["gpus"] or ("gpu", head["gpus"], False) in room.calls
+
+
+# The common GPU line of a shared machine (SharedGpus: what the lock folder says)
+
+
+def queued_gpu_job(n, created, id):
+    return {**gpu_job(n, id=id), "created_at": iso_from_unix(created)}
+
+
+def test_an_older_waiter_of_another_server_goes_first_and_keeps_the_gpus_of_its_pool():
+    shared = SharedGpus(user="me", waiters=[Waiter("user2", 100.0, 1, ["0", "1"])])
+    queued = [queued_gpu_job(1, 101.0, "mine")]
+    # Two free GPUs: the older waiter will take one, this server's job the other.
+    assert jobs_to_start(queued, [], inventory(["0", "1"]), always, shared=shared) == [Start("mine", ["1"])]
+    # One free GPU: it is the older waiter's.
+    shared.taken = {"0": "held by user3"}
+    assert jobs_to_start(queued, [], inventory(["0", "1"]), always, shared=shared) == []
+    place = queue_positions(queued, inventory(["0", "1"]), shared)["mine"]
+    assert (place.position, place.others_ahead) == (2, 1)
+
+
+def test_a_two_gpu_waiter_is_not_starved_by_younger_one_gpu_jobs_of_any_server():
+    shared = SharedGpus(user="me", taken={"0": "held by user2"}, waiters=[Waiter("user2", 100.0, 2, ["0", "1"])])
+    queued = [queued_gpu_job(1, 101.0, "small")]
+    assert jobs_to_start(queued, [], inventory(["0", "1"]), always, shared=shared) == []
+
+
+def test_a_waiter_whose_pool_is_elsewhere_holds_nothing_back():
+    shared = SharedGpus(user="me", waiters=[Waiter("user2", 100.0, 1, [])])
+    queued = [queued_gpu_job(1, 101.0, "mine")]
+    assert jobs_to_start(queued, [], inventory(["0"]), always, shared=shared) == [Start("mine", ["0"])]
+
+
+def test_jobs_beyond_the_per_user_cap_wait_without_holding_others_back():
+    shared = SharedGpus(user="me", held_per_user={"me": 1}, max_gpus_per_user=1,
+                        waiters=[Waiter("user2", 102.0, 1, ["0", "1"])])
+    queued = [queued_gpu_job(1, 101.0, "mine")]
+    # This server's job is over the cap: the younger waiter of user2 may take a GPU, and
+    # nothing of this server starts.
+    assert jobs_to_start(queued, [], inventory(["0", "1"]), always, shared=shared) == []
+    assert queue_positions(queued, inventory(["0", "1"]), shared)["mine"].over_cap
+    shared.held_per_user = {"me": 0}
+    assert jobs_to_start(queued, [], inventory(["0", "1"]), always, shared=shared) == [Start("mine", ["0"])]

@@ -63,6 +63,27 @@ def test_a_final_job_never_moves_again(tmp_path):
     assert store.update_job("a1", reason="noted")["reason"] == "noted"  # other fields still change
 
 
+def test_a_failed_attempt_goes_back_to_the_queue_at_its_back(tmp_path):
+    from momo_jobs.server.store import StatusMoveRefused
+
+    store = Store(tmp_path / "jobs.sqlite3")
+    for job_id in ("a1", "b2", "c3"):
+        store.insert_job(job(job_id))
+    store.update_job("a1", status="running")
+    assert store.requeue_job("a1", attempt=2)["status"] == "queued"  # running → queued: a retry
+    assert [j["id"] for j in store.jobs_in_order(["queued"])] == ["b2", "c3", "a1"]
+    store.insert_job(job("d4"))
+    assert [j["id"] for j in store.jobs_in_order(["queued"])] == ["b2", "c3", "a1", "d4"]
+    store.update_job("b2", status="running")
+    store.update_job("b2", status="stopping")
+    with pytest.raises(StatusMoveRefused):
+        store.requeue_job("b2", attempt=2)  # a person's stop never retries
+    store.update_job("b2", status="stopped")
+    with pytest.raises(StatusMoveRefused):
+        store.requeue_job("b2", attempt=2)  # nor does anything leave a final status
+    assert store.get_job("b2")["attempt"] == 1
+
+
 def test_a_version_2_store_takes_the_script_out_of_the_args(tmp_path, monkeypatch):
     from momo_jobs.server import store as store_module
 

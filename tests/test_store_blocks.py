@@ -51,7 +51,10 @@ def test_a_version_1_store_gets_its_blocks(tmp_path, monkeypatch):
     path = tmp_path / "jobs.sqlite3"
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
     old = Store(path)
-    row = old.insert_job(job())
+    # As a version-1 momo-jobs wrote it (insert_job writes today's columns).
+    old._db.execute("INSERT INTO jobs (id, name, script, resource, status, created_at, backend, interpreter, cwd, "
+                    "job_dir) VALUES ('a1', 'n', 's.py', 'cpu', 'completed', 't', 'local', 'python', '/', '/tmp/x')")
+    row = dict(old._db.execute("SELECT seq FROM jobs WHERE id = 'a1'").fetchone())
     old._db.executemany("INSERT INTO series (id, job_seq, name, count) VALUES (1, ?, 'loss', 5000)", [(row["seq"],)])
     old._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw) VALUES (1, ?, ?, NULL, ?, NULL)",
                         [(1000.0 + i, i, float(i % 50)) for i in range(5000)])

@@ -19,4 +19,6 @@ c.LabApp.expose_app_in_browser = True  # noqa: F821
 os.environ["MOMO_JOBS_GPUS"] = os.environ.get("MOMO_JOBS_UI_GPUS", "0,1")
 os.environ.setdefault("MOMO_JOBS_CPU_SLOTS", "2")
 os.environ.setdefault("MOMO_JOBS_STOP_GRACE", "2")
+# telemetry five times a second, so that a job of a few seconds has its series
+os.environ.setdefault("MOMO_JOBS_TELEMETRY", "0.2")
 os.environ["MOMO_JOBS_DATA_DIR"] = tempfile.mkdtemp(prefix="momo-jobs-ui-")

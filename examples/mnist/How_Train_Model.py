@@ -6,10 +6,17 @@ run as a job, detached from the notebook:
     python How_Train_Model.py                      # classic model, 12 epochs
     python How_Train_Model.py --model improved     # batch norm, Adam, light shifts
     python How_Train_Model.py --quick              # a few thousand images, 2 epochs
+    python How_Train_Model.py --lr 0.5             # another learning rate (the improved model's peak)
 
 ``MOMO_EXAMPLE_QUICK=1`` and ``MOMO_EXAMPLE_MODEL=improved`` do the same as the flags
 (handy in a job's environment). Metrics are printed as JSON lines (momo-jobs' metric
-protocol) next to Keras' progress bar; the trained model goes to ``results/``.
+protocol) next to Keras' progress bar, every 10 batches by step (so a chart moves within
+the first epoch) and at the end of each epoch; the options are printed as parameters
+(``momo_jobs.log_param``), so ``momo-jobs compare`` and the Runs view show them beside the
+results. The trained model goes to ``results/``.
+``--lr`` sets the learning rate (e.g. for a sweep: ``momo-jobs sweep How_Train_Model.py
+--grid lr=1.0,0.5``). Run as a job, training backs up to the job's ``MOMO_CHECKPOINT_DIR``
+after each epoch, so a retried attempt resumes where the last one stopped.
 """
 import argparse
 import os
@@ -20,6 +27,10 @@ from pathlib import Path
 # script with the script's own folder as its working folder.
 DATA = Path("keras_mnist_data") / "mnist.npz"
 NUM_CLASSES = 10
+# The learning rate of each model unless --lr says otherwise (the improved model's is its
+# peak, after warm-up).
+DEFAULT_LR = {"classic": 1.0, "improved": 3e-3}
+BATCH_METRICS_EVERY = 10
 QUICK_TRAIN, QUICK_TEST, QUICK_EPOCHS = 4096, 1024, 2
 
 
@@ -30,6 +41,8 @@ def parse_args(argv=None):
                         default=env.get("MOMO_EXAMPLE_MODEL", "classic"))
     parser.add_argument("--epochs", type=int, default=None, help="default: 12, or 2 in quick mode")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: 1.0 for classic's Adadelta, a 3e-3 peak for improved's Adam)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true",
                         default=env.get("MOMO_EXAMPLE_QUICK", "") not in ("", "0", "false", "no"),
@@ -39,6 +52,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = QUICK_EPOCHS if args.quick else 12
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.model]
     return args
 
 
@@ -65,11 +80,13 @@ def load_mnist(path=DATA, quick=False):
     return (x_train, y_train), (x_test, y_test)
 
 
-def build_model(kind="classic", steps=None):
+def build_model(kind="classic", steps=None, lr=None):
     """``classic``: the original Keras example, layer for layer. ``improved``: batch
     normalisation, an earlier pooling step that makes a third convolution cheap, random
     shifts of up to 2 pixels, and Adam with warm-up and cosine decay over ``steps``
-    (the number of batches in the whole run)."""
+    (the number of batches in the whole run). ``lr``: the learning rate (the improved
+    model's peak), by default DEFAULT_LR's."""
+    lr = DEFAULT_LR.get(kind) if lr is None else lr
     import keras
     from keras import layers
 
@@ -87,7 +104,7 @@ def build_model(kind="classic", steps=None):
         ])
         # Keras 3's "adadelta" defaults to learning rate 0.001, which barely trains in
         # 12 epochs; the original example ran Keras 2's default, 1.0.
-        optimizer = keras.optimizers.Adadelta(learning_rate=1.0)
+        optimizer = keras.optimizers.Adadelta(learning_rate=lr)
     elif kind == "improved":
         if not steps:
             raise ValueError("the improved model needs steps: the number of batches in the whole run")
@@ -113,7 +130,7 @@ def build_model(kind="classic", steps=None):
         ])
         warmup = min(200, steps // 4)
         schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=steps - warmup, warmup_target=3e-3, warmup_steps=warmup)
+            0.0, decay_steps=steps - warmup, warmup_target=lr, warmup_steps=warmup)
         optimizer = keras.optimizers.Adam(learning_rate=schedule)
     else:
         raise ValueError(f"unknown model {kind!r}: classic or improved")
@@ -124,19 +141,22 @@ def build_model(kind="classic", steps=None):
 def main(argv=None):
     args = parse_args(argv)
     import keras
-    from momo_jobs.keras import MetricsCallback
+    from momo_jobs import log_param
+    from momo_jobs.keras import MetricsCallback, resume_callbacks
 
+    for name in ("model", "lr", "epochs", "batch_size", "seed", "quick"):
+        log_param(name, getattr(args, name))
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data, quick=args.quick)
     print(f"x_train {x_train.shape}, x_test {x_test.shape}; model {args.model}, "
           f"{args.epochs} epochs{' (quick mode)' if args.quick else ''}")
 
     steps = args.epochs * -(-len(x_train) // args.batch_size)
-    model = build_model(args.model, steps=steps)
-    metrics = MetricsCallback()
+    model = build_model(args.model, steps=steps, lr=args.lr)
+    metrics = MetricsCallback(every_n_batches=BATCH_METRICS_EVERY, batch_size=args.batch_size)
     started = time.perf_counter()
     model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=1,
-              validation_data=(x_test, y_test), callbacks=[metrics])
+              validation_data=(x_test, y_test), callbacks=[metrics, *resume_callbacks()])
     train_seconds = time.perf_counter() - started
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0, callbacks=[metrics])

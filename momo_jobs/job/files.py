@@ -57,6 +57,13 @@ class RunSpec:
     gpu_ids: list[str] = field(default_factory=list)
     stop_grace: float = 10.0
     kernel: str | None = None  # the kernelspec a console job runs in (None: the server's default)
+    telemetry_seconds: float = 1.0  # how often the supervisor samples the job's processes (0: never)
+    time_limit: float | None = None  # seconds this attempt may run; then it is stopped as by a person
+    time_limit_signal: str | None = None  # "USR1@60": that signal to the job's processes 60 s before
+    attempt: int = 1  # 1-based: a retried job runs again under the same id
+    log_start: int = 0  # the size of output.log when this attempt started (earlier attempts' lines)
+    gpu_lock_dir: str | None = None  # shared GPUs: the folder of the GPU locks (gpulocks.py)
+    gpu_locks: list[str] = field(default_factory=list)  # the names of the locks the job holds
 
     @property
     def folder(self) -> Path:
@@ -86,13 +93,20 @@ class ExitRecord:
     stopped: bool = False
     reason: str | None = None
     finished_at: str = field(default_factory=utc_now)
+    time_limit: bool = False  # ended by its time limit (not by a person's stop)
 
-    def save(self, job_dir: Path) -> None:
-        write_json_atomic(Path(job_dir) / JobFiles.EXIT, asdict(self))
+    def add_reason(self, note: str | None) -> None:
+        """Adds ``note`` (if any) to the reason."""
+        if note:
+            self.reason = f"{self.reason}; {note}" if self.reason else note
+
+    def save(self, job_dir: Path, name: str = JobFiles.EXIT) -> None:
+        write_json_atomic(Path(job_dir) / name, asdict(self))
 
     @classmethod
-    def load(cls, job_dir: Path) -> "ExitRecord | None":
-        data = read_json(Path(job_dir) / JobFiles.EXIT)
+    def load(cls, job_dir: Path, name: str = JobFiles.EXIT) -> "ExitRecord | None":
+        data = read_json(Path(job_dir) / name)
         if not isinstance(data, dict):
             return None
-        return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")})
+        return cls(**{k: data.get(k) for k in ("exit_code", "signal", "stopped", "reason", "finished_at")},
+                   time_limit=bool(data.get("time_limit")))

@@ -25,6 +25,13 @@ class MetricPoint(NamedTuple):
     epoch: int | None
 
 
+class ParamPoint(NamedTuple):
+    """A parameter of the run (``{"param": "lr", "value": 0.01}``): lands in the runs table."""
+
+    param: str
+    value: Any
+
+
 def _optional_int(obj: dict, key: str) -> tuple[bool, int | None]:
     if key not in obj or obj[key] is None:
         return True, None
@@ -34,11 +41,15 @@ def _optional_int(obj: dict, key: str) -> tuple[bool, int | None]:
     return False, None
 
 
-def _point_from(obj: Any) -> MetricPoint | None:
-    if not isinstance(obj, dict):
+def _point_from(obj: Any) -> MetricPoint | ParamPoint | None:
+    """The metric or the parameter an object is, or None (a metric wins over a param)."""
+    if type(obj) is not dict or "value" not in obj:
         return None
     name = obj.get("metric")
-    if not isinstance(name, str) or not name or "value" not in obj:
+    if type(name) is not str or not name:
+        param = obj.get("param")
+        if "metric" not in obj and type(param) is str and param:
+            return ParamPoint(param, obj["value"])
         return None
     ok_step, step = _optional_int(obj, "step")
     ok_epoch, epoch = _optional_int(obj, "epoch")
@@ -59,6 +70,12 @@ def parse_metric_line(line: str) -> MetricPoint | None:
 
 def find_metric(line: str) -> tuple[MetricPoint, str] | None:
     """The metric that ends ``line`` and the JSON text of its object, or None."""
+    found = find_record(line)
+    return found if found is not None and type(found[0]) is MetricPoint else None
+
+
+def find_record(line: str) -> tuple[MetricPoint | ParamPoint, str] | None:
+    """The metric or parameter object that ends ``line`` and its JSON text, or None."""
     text = line.rstrip("\r\n\t ")
     if not text.endswith("}") or len(text) > MAX_METRIC_LINE:
         return None
@@ -82,6 +99,17 @@ def find_metric(line: str) -> tuple[MetricPoint, str] | None:
 def is_plottable(value: Any) -> bool:
     """Ints and floats are drawn (NaN and Infinity as gaps); anything else is listed."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def format_param_line(name: str, value: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError("param name must be a non-empty string")
+    return json.dumps({"param": name, "value": value}, default=_json_default)
+
+
+def param_text(value: Any) -> str:
+    """A parameter's value as the runs table shows it: strings as they are, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def format_metric_line(name: str, value: Any, step: int | None = None, epoch: int | None = None) -> str:
@@ -115,6 +143,13 @@ def log_metric(name: str, value: Any, step: int | None = None, epoch: int | None
     # A leading newline would split a progress bar's line; the protocol takes the
     # object at the end of the line, so it is written as is.
     out.write(format_metric_line(name, value, step, epoch) + "\n")
+    out.flush()
+
+
+def log_param(name: str, value: Any, file: TextIO | None = None) -> None:
+    """Print one parameter line (learning rate, batch size…); it shows in the runs table."""
+    out = file if file is not None else sys.stdout
+    out.write(format_param_line(name, value) + "\n")
     out.flush()
 
 

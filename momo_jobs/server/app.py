@@ -31,7 +31,13 @@ ENV_SETTINGS = {
     "data_dir": "MOMO_JOBS_DATA_DIR",
     "backend": "MOMO_JOBS_BACKEND",
     "ray_address": "MOMO_JOBS_RAY_ADDRESS",
+    "slurm_partition": "MOMO_JOBS_SLURM_PARTITION",
+    "slurm_options": "MOMO_JOBS_SLURM_OPTIONS",
     "console_idle_seconds": "MOMO_JOBS_CONSOLE_IDLE",
+    "telemetry_seconds": "MOMO_JOBS_TELEMETRY",
+    "gpu_lock_dir": "MOMO_JOBS_GPU_LOCK_DIR",
+    "gpu_foreign_memory_mib": "MOMO_JOBS_GPU_FOREIGN_MIB",
+    "max_gpus_per_user": "MOMO_JOBS_MAX_GPUS_PER_USER",
 }
 
 
@@ -47,12 +53,30 @@ class MomoJobsApp(ExtensionApp):
                                help="Seconds between SIGTERM and SIGKILL when a job is stopped. Env: MOMO_JOBS_STOP_GRACE.")
     data_dir = Unicode("", config=True,
                        help="Where the job store and job folders live. Default: <jupyter data dir>/momo_jobs. Env: MOMO_JOBS_DATA_DIR.")
-    backend = Enum(["local", "ray"], "local", config=True,
-                   help="Where jobs run: 'local' processes or a 'ray' cluster. Env: MOMO_JOBS_BACKEND.")
+    backend = Enum(["local", "ray", "slurm"], "local", config=True,
+                   help="Where jobs run: 'local' processes, a 'ray' cluster or a 'slurm' cluster. Env: MOMO_JOBS_BACKEND.")
     ray_address = Unicode(None, allow_none=True, config=True,
                           help="The Ray dashboard address for the ray backend, e.g. http://127.0.0.1:8265. Env: MOMO_JOBS_RAY_ADDRESS.")
+    slurm_partition = Unicode(None, allow_none=True, config=True,
+                              help="The Slurm partition jobs are submitted to (backend = 'slurm'). Default: the cluster's default partition. Env: MOMO_JOBS_SLURM_PARTITION.")
+    slurm_options = Unicode(None, allow_none=True, config=True,
+                            help="Extra sbatch options for every job, e.g. '--account=lab --mem=16G --cpus-per-task=4'. Env: MOMO_JOBS_SLURM_OPTIONS.")
     console_idle_seconds = Float(3600.0, config=True,
                                  help="A finished console job's idle kernel is shut down after this many seconds. Env: MOMO_JOBS_CONSOLE_IDLE.")
+    telemetry_seconds = Float(1.0, config=True,
+                              help="Seconds between samples of a running job's CPU, memory and GPU use (the sys/… "
+                                   "series); 0 turns telemetry off. Env: MOMO_JOBS_TELEMETRY.")
+    gpu_lock_dir = Unicode(None, allow_none=True, config=True,
+                           help="Shared GPUs: a local folder every user's server can write (e.g. /run/momo-jobs, "
+                                "mode 1777): jobs of all servers hold their GPUs through locks there and wait in "
+                                "one first-come first-served line. Unset: this server schedules its GPUs alone. "
+                                "Env: MOMO_JOBS_GPU_LOCK_DIR.")
+    gpu_foreign_memory_mib = Integer(1024, config=True,
+                                     help="Shared GPUs: a GPU on which processes that are no momo job use more "
+                                          "memory than this (MiB) is busy. Env: MOMO_JOBS_GPU_FOREIGN_MIB.")
+    max_gpus_per_user = Integer(None, allow_none=True, config=True,
+                                help="Shared GPUs: the most GPUs one user's jobs hold at once (all their servers); "
+                                     "further jobs wait. Unset: no cap. Env: MOMO_JOBS_MAX_GPUS_PER_USER.")
 
     local_backend_class = Type(default_value=LocalBackend, klass=Backend, config=True,
                                help="The backend that runs CPU and GPU jobs as local processes.")
@@ -60,6 +84,8 @@ class MomoJobsApp(ExtensionApp):
                                  help="The backend that runs console jobs in the server's kernels; None: no console jobs.")
     ray_backend_class = Type(default_value="momo_jobs.server.backends.ray.RayBackend", klass=Backend, config=True,
                              help="The backend that runs jobs on a Ray cluster (backend = 'ray').")
+    slurm_backend_class = Type(default_value="momo_jobs.server.backends.slurm.SlurmBackend", klass=Backend,
+                               config=True, help="The backend that runs jobs on a Slurm cluster (backend = 'slurm').")
     service_class = Type(default_value=JobService, klass=object, config=True,
                          help="The job service the REST handlers call (a test swaps in a fake to test the handlers alone).")
 
@@ -78,6 +104,11 @@ class MomoJobsApp(ExtensionApp):
         values["data_dir"] = Path(values["data_dir"] or Path(jupyter_data_dir()) / "momo_jobs")
         if values["cpu_slots"] < 1:
             raise ValueError("cpu_slots must be at least 1")
+        if values["telemetry_seconds"] < 0:
+            raise ValueError("telemetry_seconds must be 0 (off) or more")
+        if values["max_gpus_per_user"] is not None and values["max_gpus_per_user"] < 1:
+            raise ValueError("max_gpus_per_user must be at least 1")
+        values["gpu_lock_dir"] = values["gpu_lock_dir"] or None
         return Settings(**values)
 
     def build_backends(self, settings: Settings) -> dict[str, Backend]:
@@ -86,6 +117,8 @@ class MomoJobsApp(ExtensionApp):
             backends["console"] = self.console_backend_class(settings, self.log, self.serverapp)
         if settings.backend == "ray":
             backends["ray"] = self.ray_backend_class(settings, self.log)
+        if settings.backend == "slurm":
+            backends["slurm"] = self.slurm_backend_class(settings, self.log)
         return backends
 
     def initialize_settings(self):

@@ -17,7 +17,9 @@ from tornado import web
 from tornado.httputil import responses
 
 from .errors import BadRequest, JobsError
-from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
+from .presenter import JsonText
+from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
+                       SubmitRequest, SweepRequest)
 
 API = "/momo-jobs/api"
 MAX_BODY = 1 << 20
@@ -110,7 +112,7 @@ class BaseHandler(APIHandler):
 
     def reply(self, obj, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(obj, allow_nan=False))
+        self.finish(obj if isinstance(obj, JsonText) else json.dumps(obj, allow_nan=False))
 
     async def download_file(self, chunks, filename: str, content_type: str) -> None:
         """A file for the browser to save. Like JupyterLab's own downloads (/files), a
@@ -131,7 +133,8 @@ class JobsHandler(BaseHandler):
     def get(self):
         self.reply(self.service.list(ListQuery.parse(self.get_query_argument("status", ""),
                                                      self.int_arg("limit", 100, 1, 1000),
-                                                     self.int_arg("offset", 0, 0, 1 << 40))))
+                                                     self.int_arg("offset", 0, 0, 1 << 40),
+                                                     self.get_query_argument("sweep", ""))))
 
     @web.authenticated
     @authorized
@@ -154,18 +157,25 @@ class JobHandler(BaseHandler):
         self.finish()
 
 
-class StopHandler(BaseHandler):
+class ActionHandler(BaseHandler):
+    """``POST .../{id}/<action>``: the service's method of that name on the id."""
+
+    action: str
+    status: int
+
     @web.authenticated
     @authorized
-    async def post(self, job_id):
-        self.reply(await self.service.stop(job_id), 202)
+    async def post(self, **ids):
+        (target,) = ids.values()
+        self.reply(await getattr(self.service, self.action)(target), self.status)
 
 
-class RerunHandler(BaseHandler):
-    @web.authenticated
-    @authorized
-    async def post(self, job_id):
-        self.reply(await self.service.rerun(job_id), 201)
+class StopHandler(ActionHandler):
+    action, status = "stop", 202
+
+
+class RerunHandler(ActionHandler):
+    action, status = "rerun", 201
 
 
 class JobDataHandler(BaseHandler):
@@ -213,6 +223,28 @@ class ResultsHandler(BaseHandler):
         self.reply(self.service.results(job_id))
 
 
+class SweepsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.submit_sweep(SweepRequest.from_json(self.json_body())), 201)
+
+
+class SweepHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    def get(self, sweep_id):
+        self.reply(self.service.get_sweep(sweep_id))
+
+
+class SweepStopHandler(ActionHandler):
+    action, status = "stop_sweep", 202
+
+
+class SweepRerunHandler(ActionHandler):
+    action, status = "rerun_sweep", 201
+
+
 class ExportHandler(BaseHandler):
     @web.authenticated
     @authorized
@@ -227,6 +259,32 @@ class ResourcesHandler(BaseHandler):
         self.reply(self.service.resources())
 
 
+class QueryHandler(BaseHandler):
+    """A GET that the service answers from a typed query of the query string."""
+
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply(self.answer())
+
+    def answer(self) -> dict:
+        raise NotImplementedError
+
+
+class RunsHandler(QueryHandler):
+    def answer(self):
+        arg = self.get_query_argument
+        return self.service.runs(RunsQuery.parse(arg("ids", ""), arg("status", ""), arg("sweep", ""),
+                                                 self.int_arg("limit", 100, 1, 1000), self.int_arg("offset", 0, 0, 1 << 40)))
+
+
+class CompareHandler(QueryHandler):
+    def answer(self):
+        arg = self.get_query_argument
+        return self.service.compare(CompareQuery.parse(arg("ids", ""), arg("names", ""), arg("x", "time"),
+                                                       self.int_arg("max_points", 2000, 10, 100_000)))
+
+
 class ExamplesHandler(BaseHandler):
     @web.authenticated
     @authorized
@@ -236,6 +294,7 @@ class ExamplesHandler(BaseHandler):
 
 def routes() -> list[tuple]:
     job = r"/jobs/(?P<job_id>[^/]+)"
+    sweep = r"/sweeps/(?P<sweep_id>[^/]+)"
     return [(API + path, handler) for path, handler in [
         (r"/jobs", JobsHandler),
         (job, JobHandler),
@@ -244,7 +303,13 @@ def routes() -> list[tuple]:
         (job + r"/log", LogHandler),
         (job + r"/metrics", MetricsHandler),
         (job + r"/results", ResultsHandler),
+        (r"/sweeps", SweepsHandler),
+        (sweep, SweepHandler),
+        (sweep + r"/stop", SweepStopHandler),
+        (sweep + r"/rerun", SweepRerunHandler),
         (r"/export", ExportHandler),
         (r"/resources", ResourcesHandler),
         (r"/examples", ExamplesHandler),
+        (r"/runs", RunsHandler),
+        (r"/compare", CompareHandler),
     ]]

@@ -19,18 +19,25 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..job.files import ExitRecord, RunSpec, iso_from_unix, utc_now
-from ..vocabulary import ACTIVE, FINAL, QUEUES, JobFiles, Resource, Status, backend_of, pool_of, queue_of
+from ..job.recorder import LogRecorder
+from ..vocabulary import ACTIVE, FINAL, QUEUES, Inventory, JobFiles, Resource, Status, backend_of, pool_of, queue_of
 from .backends.base import Backend, LaunchError
 from .environment import interpreter_for, run_spec_for
 from .errors import BadRequest, Conflict, NotFound, Unavailable
 from .exporter import export_notebook, script_warnings
+from .gpushare import GpuShare, SharedGpuLine, prepare_lock_dir
 from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
+from .policies import STOPPED_FOR_TIME, WARNED, attempt_entry, attempt_separator, deadline_of, ending_of, time_limit_due
 from .presenter import job_json, json_safe, results_dir
-from .requests import ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, SubmitRequest
-from .scheduler import cpu_slots_used, held_gpus, jobs_to_start, queue_positions
+from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
+                       SubmitRequest, SweepRequest)
+from .runs import compare, run_table
+from .scheduler import (Place, cpu_slots_used, handed_over, held_by_sweep, held_gpus, jobs_to_start, queue_positions,
+                        sweep_room)
 from .settings import Settings
 from .store import StatusMoveRefused, Store
+from .sweeps import combinations, job_name, sweep_args
 
 METRICS_BATCH_BYTES = 8 << 20
 # While a job runs, each look moves at most this much of its metrics into the store
@@ -56,7 +63,11 @@ class JobService:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(Path(settings.data_dir) / "jobs.sqlite3")
         self._schedule_lock = asyncio.Lock()
-        self._positions: dict[str, int] = {}
+        self._positions: dict[str, Place] = {}
+        self._held_by_sweep: dict[str, int] = {}  # queued job → its sweep's max_parallel, while that holds it
+        # Shared GPUs: the common line of every server using the same lock folder.
+        self.shared_line = (SharedGpuLine(GpuShare(prepare_lock_dir(Path(settings.gpu_lock_dir))), settings)
+                            if settings.gpu_lock_dir else None)
         self._last_alive_check: dict[str, float] = {}
         self._monitor: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
@@ -88,6 +99,8 @@ class JobService:
                 pass
         for backend in self.backends.values():
             await backend.close()
+        if self.shared_line is not None:
+            self.shared_line.close()
         self.store.close()
 
     def _backend(self, job: dict) -> Backend:
@@ -117,8 +130,9 @@ class JobService:
             elif ExitRecord.load(run.folder) is not None:
                 await self._finish_from_record(job)
             else:
-                self._finish(job, ExitRecord(
-                    exit_code=None, reason="the job vanished while the server was down (no exit record)"))
+                reason = await self._end_leftovers(job, run)
+                self._finish(job, ExitRecord(exit_code=None, reason="the job vanished while the server was down "
+                                                                    f"(no exit record){'; ' + reason if reason else ''}"))
 
     # submit, stop, rerun, delete
 
@@ -136,14 +150,19 @@ class JobService:
         if gpus > total:
             raise BadRequest(f"the job asks for {gpus} GPUs but this server has {total}", code="gpu_count_exceeds")
 
-    async def _queue(self, fields: dict) -> dict:
-        """Stores a new queued job, tells the clients, and lets the scheduler look."""
+    async def _queue(self, fields: dict, schedule: bool = True) -> dict:
+        """Stores a new queued job, tells the clients, and (unless the caller does after
+        queuing more) lets the scheduler look."""
         job = self.store.insert_job({**fields, "gpu_ids": [], "status": Status.QUEUED.value, "created_at": utc_now()})
         self._emit("created", job["id"], self._json(job))
-        await self.schedule()
+        if schedule:
+            await self.schedule()
         return self.get(job["id"])
 
-    async def submit(self, request: SubmitRequest) -> dict:
+    async def submit(self, request: SubmitRequest, sweep_id: str | None = None,
+                     sweep_values: dict[str, str] | None = None, schedule: bool = True) -> dict:
+        """A new job; with ``sweep_id``, one of that sweep's, run with ``sweep_values``
+        as arguments after the request's own and named after them."""
         if request.resource == Resource.GPU.value:
             self._check_gpu_request(request.gpus, self.default_backend)
         source = resolve_in_root(self.root, request.script)
@@ -170,14 +189,73 @@ class JobService:
         if request.dry_run:
             shutil.rmtree(folder, ignore_errors=True)
             return {"script": rel_script, "warnings": warnings}
+        name = request.name or self._generated_name(rel_script)
+        args = list(request.args)
+        if sweep_values is not None:
+            name = job_name(request.name or source.stem, sweep_values)
+            args += sweep_args(sweep_values)
         job = await self._queue({
-            "id": job_id, "name": request.name or self._generated_name(rel_script), "script": rel_script,
+            "id": job_id, "name": name, "script": rel_script,
             "resource": request.resource, "gpus": request.gpus,
             "backend": "console" if request.resource == Resource.CONSOLE.value else self.default_backend,
-            "snapshot_script": script_name, "args": request.args, "env": request.env, "kernel": request.kernel,
-            "interpreter": interpreter, "cwd": str(source.parent), "job_dir": str(folder),
-        })
+            "snapshot_script": script_name, "args": args, "env": request.env, "kernel": request.kernel,
+            "interpreter": interpreter, "cwd": str(source.parent), "job_dir": str(folder), "sweep_id": sweep_id,
+            "time_limit": request.time_limit, "time_limit_signal": request.time_limit_signal,
+            "retries": request.retries, "retry_on_time_limit": int(request.retry_on_time_limit),
+        }, schedule)
         return {**job, "warnings": warnings}
+
+    # sweeps
+
+    def _new_sweep(self, name: str, grid: dict, max_parallel: int | None) -> str:
+        sweep_id = uuid.uuid4().hex[:12]
+        self.store.insert_sweep(sweep_id, name, grid, max_parallel, utc_now())
+        return sweep_id
+
+    def _sweep_json(self, sweep_id: str) -> dict:
+        sweep = self.store.get_sweep(sweep_id)
+        if sweep is None:
+            raise NotFound(f"no sweep {sweep_id!r}")
+        return {"sweep_id": sweep_id, "name": sweep["name"], "grid": sweep["grid"],
+                "max_parallel": sweep["max_parallel"], "created_at": sweep["created_at"],
+                "jobs": [self._json(j) for j in self.store.sweep_jobs(sweep_id)]}
+
+    async def submit_sweep(self, request: SweepRequest) -> dict:
+        """One job per combination of the grid (DESIGN §3 ``POST /sweeps``), all of them
+        queued before the scheduler looks (the sweep's ``max_parallel`` is stored first,
+        so it holds even for a job the monitor starts meanwhile)."""
+        base = request.job.name or Path(request.job.script).stem
+        sweep_id = self._new_sweep(base, request.grid, request.max_parallel)
+        for values in combinations(request.grid):
+            await self.submit(request.job, sweep_id, values, schedule=False)
+        await self.schedule()
+        return self._sweep_json(sweep_id)
+
+    def get_sweep(self, sweep_id: str) -> dict:
+        return self._sweep_json(sweep_id)
+
+    async def stop_sweep(self, sweep_id: str) -> dict:
+        """Stops each queued or running job of the sweep."""
+        self._sweep_json(sweep_id)
+        for job in self.store.sweep_jobs(sweep_id):
+            if job["status"] not in FINAL and job["status"] != Status.STOPPING:
+                try:
+                    await self.stop(job["id"])
+                except Conflict:  # it ended meanwhile
+                    pass
+        return self._sweep_json(sweep_id)
+
+    async def rerun_sweep(self, sweep_id: str) -> dict:
+        """The sweep again, as a new sweep: each of its jobs rerun from its snapshot."""
+        sweep = self.store.get_sweep(sweep_id)
+        if sweep is None:
+            raise NotFound(f"no sweep {sweep_id!r}")
+        jobs = self.store.sweep_jobs(sweep_id)
+        new_id = self._new_sweep(sweep["name"], sweep["grid"], sweep["max_parallel"])
+        for job in jobs:
+            await self.rerun(job["id"], sweep_id=new_id, schedule=False)
+        await self.schedule()
+        return self._sweep_json(new_id)
 
     def _get(self, job_id: str) -> dict:
         job = self.store.get_job(job_id) if isinstance(job_id, str) else None
@@ -214,7 +292,8 @@ class JobService:
             raise Unavailable(f"could not stop job {job['id']}: {exc}; it is marked stopping, try again",
                               code="stop_failed") from exc
 
-    async def rerun(self, job_id: str) -> dict:
+    async def rerun(self, job_id: str, sweep_id: str | None = None, schedule: bool = True) -> dict:
+        """A new job from the same snapshot, in the same sweep (or in ``sweep_id``)."""
         old = self._get(job_id)
         new_id = uuid.uuid4().hex[:12]
         folder = self.jobs_dir / new_id
@@ -225,8 +304,11 @@ class JobService:
             self._check_gpu_request(old["gpus"], old["backend"])
         shutil.copytree(old_snapshot, folder / JobFiles.SNAPSHOT)
         fields = {k: old[k] for k in ("name", "script", "resource", "gpus", "backend", "snapshot_script", "args",
-                                      "env", "kernel", "interpreter", "cwd")}
-        return await self._queue({**fields, "id": new_id, "job_dir": str(folder)})
+                                      "env", "kernel", "interpreter", "cwd", "time_limit", "time_limit_signal",
+                                      "retries", "retry_on_time_limit", "sweep_id")}
+        if sweep_id is not None:
+            fields["sweep_id"] = sweep_id
+        return await self._queue({**fields, "id": new_id, "job_dir": str(folder)}, schedule)
 
     async def delete(self, job_id: str) -> None:
         job = self._get(job_id)
@@ -242,13 +324,17 @@ class JobService:
     # reading
 
     def _json(self, job: dict) -> dict:
-        return job_json(job, self._positions.get(job["id"]), self.root)
+        notes = self.shared_line.notes if self.shared_line is not None and job["resource"] == Resource.GPU else ()
+        backend = self.backends.get(backend_of(job))
+        pending = backend.pending(job["id"]) if backend is not None and job["status"] == Status.RUNNING else None
+        return job_json(job, self._positions.get(job["id"]), self.root, notes, self._held_by_sweep.get(job["id"]),
+                        pending)
 
     def get(self, job_id: str) -> dict:
         return self._json(self._get(job_id))
 
     def list(self, query: ListQuery) -> dict:
-        jobs, total = self.store.list_jobs(query.statuses, query.limit, query.offset)
+        jobs, total = self.store.list_jobs(query.statuses, query.limit, query.offset, query.sweep)
         return {"jobs": [self._json(j) for j in jobs], "total": total}
 
     def log_path(self, job_id: str) -> Path:
@@ -264,9 +350,16 @@ class JobService:
         series, other = [], []
         for row in self.store.series_of(job, query.names):
             xs, ys, others = self.store.series_points(row["id"], query.x, query.max_points)
-            series.append({"name": row["name"], "x": xs, "y": ys, "count": row["count"]})
+            series.append({"name": row["name"], "x": xs, "y": ys, "count": row["count"],
+                           "attempt_starts": self.store.attempt_starts(row["id"], query.x, job["attempt"])})
             other.extend({"name": row["name"], "time": t, "value": json_safe(v)} for t, v in others)
         return {"x": query.x, "series": series, "other": other}
+
+    def runs(self, query: RunsQuery) -> dict:
+        return run_table(self.store, query)
+
+    def compare(self, query: CompareQuery) -> dict:
+        return compare(self.store, [self._get(job_id) for job_id in query.ids], query)
 
     def metrics_csv(self, job_id: str) -> Iterator[str]:
         job = self._get(job_id)
@@ -282,10 +375,14 @@ class JobService:
         running = self.store.jobs_in_order(ACTIVE)
         holders = held_gpus(running)
         queued = self.store.jobs_in_order([Status.QUEUED.value])
+        gpus = [{"index": g.index, "name": g.name, "memory": g.memory, "uuid": g.uuid,
+                 "holder": holders.get(g.index) or g.holder}
+                for g in inventory.gpus]
+        if self.shared_line is not None and self.default_backend == "local":
+            self.shared_line.describe_holders(gpus, inventory.gpus, {j["id"]: j for j in running})
         return {
             "backend": self.default_backend,
-            "gpus": [{"index": g.index, "name": g.name, "memory": g.memory, "holder": holders.get(g.index)}
-                     for g in inventory.gpus],
+            "gpus": gpus,
             "cpu_slots": {"total": inventory.cpu_slots, "used": cpu_slots_used(running, self._extra_cpu_used())},
             "queues": {q: sum(1 for j in queued if queue_of(j["resource"]) == q) for q in QUEUES},
         }
@@ -327,33 +424,76 @@ class JobService:
 
     async def schedule(self) -> None:
         async with self._schedule_lock:
-            queued = self.store.jobs_in_order([Status.QUEUED.value])
-            running = self.store.jobs_in_order(ACTIVE)
-            starts = []
-            for pool in sorted({pool_of(j) for j in queued}):
-                backend = self.backends[pool]
-                starts += jobs_to_start([j for j in queued if pool_of(j) == pool],
+            if self.shared_line is None:
+                await self._schedule(None)
+            else:
+                async with self.shared_line.mutex():
+                    await self._schedule(self.shared_line)
+
+    async def _schedule(self, line: SharedGpuLine | None) -> None:
+        queued = self.store.jobs_in_order([Status.QUEUED.value])
+        running = self.store.jobs_in_order(ACTIVE)
+        limits = self.store.sweep_limits(j.get("sweep_id") for j in queued)
+        room = sweep_room(limits, running)
+        local = self.backends["local"].inventory() if "local" in self.backends else Inventory()
+        shared = line.look([j for j in queued if pool_of(j) == "local"], [j for j in running if pool_of(j) == "local"],
+                           local) if line is not None else None
+        starts = []
+        for pool in sorted({pool_of(j) for j in queued}):
+            backend = self.backends[pool]
+            if backend.queues_jobs:  # its own queue takes them all, in order (within their sweeps' limits)
+                starts += handed_over([j for j in queued if pool_of(j) == pool], room)
+                continue
+            pool_starts = jobs_to_start([j for j in queued if pool_of(j) == pool],
                                         [j for j in running if pool_of(j) == pool],
                                         backend.inventory(), backend.has_room,
-                                        self._extra_cpu_used() if pool == "local" else 0)
-            for start in starts:
-                await self._launch(self.store.get_job(start.job_id), start.gpu_ids)
-            started = {s.job_id for s in starts}
-            positions = queue_positions([j for j in queued if j["id"] not in started])
-            for job_id, position in positions.items():
-                if self._positions.get(job_id) != position:
-                    self._positions[job_id] = position
-                    self._notify(job_id)
-            for job_id in list(self._positions):
-                if job_id not in positions:
-                    del self._positions[job_id]
+                                        self._extra_cpu_used() if pool == "local" else 0,
+                                        sweep_room=room, shared=shared if pool == "local" else None)
+            for start in pool_starts:
+                sweep = self.store.get_job(start.job_id).get("sweep_id")
+                if sweep in room:
+                    room[sweep] -= 1
+            starts += pool_starts
+        for start in starts:
+            job = self.store.get_job(start.job_id)
+            if line is not None and pool_of(job) == "local":
+                line.claim(job["id"], start.gpu_ids, local)
+            await self._launch(job, start.gpu_ids)
+        started = {s.job_id for s in starts}
+        waiting = [j for j in queued if j["id"] not in started]
+        held = held_by_sweep(waiting, room)
+        self._held_by_sweep = {j["id"]: limits[j["sweep_id"]] for j in waiting if j["id"] in held}
+        positions = queue_positions(waiting, local, shared)
+        for job_id, position in positions.items():
+            if self._positions.get(job_id) != position:
+                self._positions[job_id] = position
+                self._notify(job_id)
+        for job_id in list(self._positions):
+            if job_id not in positions:
+                del self._positions[job_id]
+
+    def _set_aside_earlier_attempt(self, job: dict) -> None:
+        """Before a retried attempt starts: the last one's exit record is kept under its
+        attempt's name (the new attempt's would otherwise look over at once)."""
+        folder = Path(job["job_dir"])
+        if job["attempt"] > 1 and (folder / JobFiles.EXIT).exists():
+            os.replace(folder / JobFiles.EXIT, folder / JobFiles.EARLIER_EXIT.format(attempt=job["attempt"] - 1))
+        for name in (JobFiles.SUPERVISOR, JobFiles.SUPERVISOR_PID):
+            if job["attempt"] > 1:
+                (folder / name).unlink(missing_ok=True)
 
     async def _launch(self, job: dict, gpu_ids: list[str]) -> None:
-        run = run_spec_for(job, gpu_ids, self.settings.stop_grace_seconds)
+        self._set_aside_earlier_attempt(job)
+        gpus = {g.index: g for g in self._backend(job).inventory().gpus}
+        lock_dir = self.shared_line.folder if self.shared_line is not None and pool_of(job) == "local" else None
+        run = run_spec_for(job, [gpus[i] for i in gpu_ids if i in gpus], self.settings.stop_grace_seconds,
+                           self.settings.telemetry_seconds, lock_dir)
         now = time.time()
         try:
+            # started_unix stays the first attempt's: the time axis of every attempt's metrics.
             self.store.update_job(job["id"], status=Status.RUNNING.value, gpu_ids=gpu_ids,
-                                  started_at=iso_from_unix(now), started_unix=now)
+                                  started_at=iso_from_unix(now), started_unix=job.get("started_unix") or now,
+                                  deadline_unix=deadline_of(job, now), time_limit_stage=0)
         except StatusMoveRefused:  # stopped while the scheduler looked
             return
         self._positions.pop(job["id"], None)
@@ -366,9 +506,10 @@ class JobService:
         self._notify(job["id"])
 
     def _on_backend_change(self, job_id: str, fields: dict) -> None:
-        if fields and self.store.get_job(job_id) is not None:
-            self.store.update_job(job_id, **fields)
-            self._notify(job_id)
+        if self.store.get_job(job_id) is not None:
+            if fields:
+                self.store.update_job(job_id, **fields)
+            self._notify(job_id)  # no fields: what the backend says of the job changed (a Slurm reason)
         asyncio.ensure_future(self.schedule())
 
     def _notify(self, job_id: str) -> None:
@@ -386,21 +527,43 @@ class JobService:
         return more
 
     def _finish(self, job: dict, record: ExitRecord) -> None:
-        if record.stopped or job["status"] == Status.STOPPING:
-            status = Status.STOPPED
-        elif record.exit_code == 0:
-            status = Status.COMPLETED
-        else:
-            status = Status.FAILED
+        """The attempt's end: the job's final one, or (it failed with retries left) the
+        job queued again at the back, in one move, before it would become final."""
+        job = self.store.get_job(job["id"]) or job  # the stored state (a stop, a time limit) decides
+        ending = ending_of(job, record)
+        attempts = [*job.get("attempts", []), attempt_entry(job, record, ending)]
         try:
-            self.store.update_job(job["id"], status=status.value, exit_code=record.exit_code,
-                                  finished_at=record.finished_at or utc_now(),
-                                  reason=record.reason or (f"exit code {record.exit_code}"
-                                                           if status == Status.FAILED else None))
+            if ending.retry:
+                while self._ingest_metrics(job):  # the attempt's points keep its number
+                    pass
+                self.store.requeue_job(job["id"], attempt=job["attempt"] + 1, attempts=attempts, gpu_ids=[],
+                                       exit_code=record.exit_code, reason=ending.reason, deadline_unix=None,
+                                       time_limit_stage=0)
+                self._write_log(job, attempt_separator(job, ending))
+                self.log.info("momo-jobs: job %s attempt %s ended (%s): queued again", job["id"],
+                              job["attempt"], ending.reason)
+            else:
+                self.store.update_job(job["id"], status=ending.status.value, exit_code=record.exit_code,
+                                      finished_at=record.finished_at or utc_now(), reason=ending.reason,
+                                      attempts=attempts, deadline_unix=None)
         except StatusMoveRefused as exc:  # already ended: its first end stands
             self.log.warning("momo-jobs: %s", exc)
         self._last_alive_check.pop(job["id"], None)
         self._notify(job["id"])
+
+    @staticmethod
+    def _write_log(job: dict, text: bytes) -> None:
+        """A line of momo-jobs' own in the job's log, on a line of its own."""
+        path = Path(job["job_dir"]) / JobFiles.LOG
+        try:
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                ends_line = f.read(1) == b"\n"
+        except OSError:  # empty or missing
+            ends_line = True
+        recorder = LogRecorder(Path(job["job_dir"]))
+        recorder.write(text[1:] if ends_line and text.startswith(b"\n") else text)
+        recorder.close(end_of_output=False)
 
     async def _finish_from_record(self, job: dict) -> None:
         while self._ingest_metrics(job):
@@ -414,6 +577,7 @@ class JobService:
         if ExitRecord.load(folder) is not None:
             await self._finish_from_record(job)
             return True
+        await self._keep_time_limit(job)
         now = time.monotonic()
         if now - self._last_alive_check.get(job["id"], 0.0) < ALIVE_CHECK_SECONDS:
             return False
@@ -424,8 +588,44 @@ class JobService:
         if ExitRecord.load(folder) is not None:
             await self._finish_from_record(job)
         else:
-            self._finish(job, ExitRecord(exit_code=None, reason="the job's process vanished without an exit record"))
+            reason = await self._end_leftovers(job, run)
+            self._finish(job, ExitRecord(exit_code=None,
+                                         reason=reason or "the job's process vanished without an exit record"))
         return True
+
+    async def _keep_time_limit(self, job: dict) -> None:
+        """The time limit of a job whose backend does not keep it beside the job: the
+        warning signal when due, then at the deadline the same stop as a person's."""
+        backend = self._backend(job)
+        due = None if backend.keeps_time_limit else time_limit_due(job, time.time())
+        if due is None:
+            return
+        run = self._run_spec(job)
+        if due == "warn":
+            self.store.update_job(job["id"], time_limit_stage=WARNED)
+            if run is not None:
+                try:
+                    await backend.warn(run, job["time_limit_signal"])
+                except Exception as exc:
+                    self.log.warning("momo-jobs: could not warn job %s of its time limit: %s", job["id"], exc)
+            return
+        self.store.update_job(job["id"], time_limit_stage=STOPPED_FOR_TIME)
+        self.log.info("momo-jobs: job %s reached its time limit", job["id"])
+        try:
+            await self._ask_backend_to_stop(job)
+        except Unavailable as exc:  # asked again on the next look
+            self.store.update_job(job["id"], time_limit_stage=WARNED)
+            self.log.warning("momo-jobs: %s", exc)
+    async def _end_leftovers(self, job: dict, run: RunSpec | None) -> str | None:
+        """A job whose supervisor is gone: nothing records its processes any more, so they
+        are ended (and the GPUs they hold are free again)."""
+        if run is None:
+            return None
+        try:
+            return await self._backend(job).end_leftovers(run)
+        except Exception as exc:
+            self.log.warning("momo-jobs: could not end what job %s left: %s", job["id"], exc)
+            return None
 
     async def _monitor_loop(self) -> None:
         while True:
@@ -433,7 +633,8 @@ class JobService:
                 ended = False
                 for job in self.store.jobs_in_order(ACTIVE):
                     ended |= await self._follow(job)
-                if ended:
+                # Other servers' jobs end too: a server with jobs in the common line looks at every pass.
+                if ended or (self.shared_line is not None and self.shared_line.in_line()):
                     await self.schedule()
             except asyncio.CancelledError:
                 raise

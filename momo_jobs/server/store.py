@@ -8,10 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..job.protocol import is_plottable
+from ..job.protocol import is_plottable, param_text
+from ..job.telemetry import peaks
 from ..vocabulary import STATUSES, can_move
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE jobs (
@@ -80,17 +81,73 @@ _SCHEMA_V3 = """
 ALTER TABLE jobs ADD COLUMN snapshot_script TEXT;
 """
 
+# Version 4: each series' summary (its last, least and greatest numeric value, each
+# with its step), kept as points arrive, so the runs table never reads points; the
+# job's summaries together as the runs table shows them (JSON text, so a page of a
+# thousand runs is read and answered without decoding ten thousand summaries); and
+# the parameters a job printed ({"param": …}).
+_SCHEMA_SUMMARIES = """
+ALTER TABLE jobs ADD COLUMN run_metrics TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN run_peak TEXT NOT NULL DEFAULT '{"cpu_percent": null, "rss_bytes": null, "gpu_memory_bytes": null}';
+ALTER TABLE series ADD COLUMN last_v REAL;
+ALTER TABLE series ADD COLUMN last_step INTEGER;
+ALTER TABLE series ADD COLUMN min_v REAL;
+ALTER TABLE series ADD COLUMN min_step INTEGER;
+ALTER TABLE series ADD COLUMN max_v REAL;
+ALTER TABLE series ADD COLUMN max_step INTEGER;
+CREATE TABLE params (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job_seq, name)
+) WITHOUT ROWID;
+"""
+
+# Version 5, policies: a job's time limit (``deadline_unix``: when the running attempt's limit
+# falls; ``time_limit_stage``: 1 once warned, 2 once stopped by the server for it),
+# its retries and attempts, its place in the queue (``queue_seq``: a retried attempt
+# goes to the back), and its sweep, whose ``max_parallel`` the scheduler keeps.
+# Points carry the attempt that printed them.
+_SCHEMA_POLICIES = """
+ALTER TABLE jobs ADD COLUMN time_limit REAL;
+ALTER TABLE jobs ADD COLUMN time_limit_signal TEXT;
+ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN retry_on_time_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN attempts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN sweep_id TEXT;
+ALTER TABLE jobs ADD COLUMN deadline_unix REAL;
+ALTER TABLE jobs ADD COLUMN time_limit_stage INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN queue_seq INTEGER;
+UPDATE jobs SET queue_seq = seq;
+CREATE INDEX jobs_by_queue ON jobs(status, queue_seq);
+CREATE INDEX jobs_by_sweep ON jobs(sweep_id, seq) WHERE sweep_id IS NOT NULL;
+CREATE TABLE sweeps (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    grid TEXT NOT NULL,
+    max_parallel INTEGER,
+    created_at TEXT NOT NULL
+);
+ALTER TABLE points ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX points_by_attempt ON points(series_id, attempt) WHERE attempt > 1;
+"""
+
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
 # Each is SQL, then an optional step in Python, in the same transaction.
-_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args")]
+_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args"),
+               (_SCHEMA_SUMMARIES, "_backfill_summaries"), (_SCHEMA_POLICIES, None)]
 
 # Points per block at each level: level k summarises BLOCK ** (k + 1) consecutive
 # points of a series (in the order printed).
 BLOCK = 32
 BLOCK_LEVELS = 3
 _BLOCK_COLUMNS = "n, min_v, min_t, min_step, min_epoch, max_v, max_t, max_step, max_epoch"
+SUMMARY_COLUMNS = ("last_v", "last_step", "min_v", "min_step", "max_v", "max_step")
+# A series' summary as the runs table names it (DESIGN §3 "Run": metrics).
+SUMMARY_KEYS = ("count", "last", "last_step", "min", "min_step", "max", "max_step")
 
-JSON_FIELDS = ("gpu_ids", "args", "env")
+JSON_FIELDS = ("gpu_ids", "args", "env", "attempts")
 
 
 class StatusMoveRefused(Exception):
@@ -116,6 +173,23 @@ def _encode_value(value: Any) -> tuple[float | None, str | None]:
 
 def _value(point: tuple) -> float:
     return point[0]
+
+
+def summarize(summary: tuple, points: list[tuple]) -> tuple:
+    """A series' summary (last_v, last_step, min_v, min_step, max_v, max_step), all None
+    before its first number, moved on by ``points`` ((value, t, step, epoch), value None
+    when not a plain number) in the order printed: the first least and the first
+    greatest value keep their place."""
+    last_v, last_step, min_v, min_step, max_v, max_step = summary
+    for value, _t, step, _epoch in points:
+        if value is None:
+            continue
+        last_v, last_step = value, step
+        if min_v is None or value < min_v:
+            min_v, min_step = value, step
+        if max_v is None or value > max_v:
+            max_v, max_step = value, step
+    return last_v, last_step, min_v, min_step, max_v, max_step
 
 
 def _merge_block(a: tuple | None, b: tuple) -> tuple:
@@ -162,6 +236,26 @@ class Store:
                                     (sid,)).fetchall()
             self._add_blocks(sid, 0, [tuple(r) for r in rows])
 
+    def _backfill_summaries(self) -> None:
+        for (sid,) in self._db.execute("SELECT id FROM series").fetchall():
+            rows = self._db.execute("SELECT value, t, step, epoch FROM points WHERE series_id = ? AND value IS NOT NULL "
+                                    "ORDER BY rowid", (sid,))
+            self._put_summary(sid, summarize((None,) * len(SUMMARY_COLUMNS), [tuple(r) for r in rows]))
+        for (seq,) in self._db.execute("SELECT DISTINCT job_seq FROM series").fetchall():
+            self._put_run_metrics(seq)
+
+    def _put_run_metrics(self, seq: int) -> None:
+        """The job's series summaries as one JSON object, {name: {count, last, …}}, and its telemetry peaks."""
+        rows = self._db.execute(f"SELECT name, count, {', '.join(SUMMARY_COLUMNS)} FROM series WHERE job_seq = ? "
+                                "ORDER BY id", (seq,)).fetchall()
+        metrics = {row[0]: dict(zip(SUMMARY_KEYS, tuple(row)[1:])) for row in rows}
+        self._db.execute("UPDATE jobs SET run_metrics = ?, run_peak = ? WHERE seq = ?",
+                         (json.dumps(metrics, allow_nan=False), json.dumps(peaks(metrics), allow_nan=False), seq))
+
+    def _put_summary(self, sid: int, summary: tuple) -> None:
+        self._db.execute(f"UPDATE series SET {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
+                         (*summary, sid))
+
     def _split_script_from_args(self) -> None:
         for seq, args in self._db.execute("SELECT seq, args FROM jobs").fetchall():
             script, *rest = json.loads(args) or [None]
@@ -183,13 +277,25 @@ class Store:
             job[key] = json.loads(job[key])
         return job
 
+    def _next_queue_seq(self) -> int:
+        """The place at the back of the queue (after every job queued so far)."""
+        return self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM jobs").fetchone()[0]
+
     def insert_job(self, job: dict) -> dict:
         row = {k: (json.dumps(v) if k in JSON_FIELDS else v) for k, v in job.items()}
-        columns = ", ".join(row)
-        marks = ", ".join(f":{k}" for k in row)
         with self._lock:
+            row["queue_seq"] = self._next_queue_seq()
+            columns = ", ".join(row)
+            marks = ", ".join(f":{k}" for k in row)
             self._db.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", row)
         return self.get_job(job["id"])
+
+    def requeue_job(self, job_id: str, **fields: Any) -> dict | None:
+        """Queues a running job again at the back of the queue (its attempt failed and
+        it has retries left), with ``fields``, in one update; StatusMoveRefused if it
+        is no longer running (it was stopped, or ended meanwhile)."""
+        with self._lock:
+            return self.update_job(job_id, status="queued", queue_seq=self._next_queue_seq(), **fields)
 
     def get_job(self, job_id: str) -> dict | None:
         with self._lock:
@@ -212,12 +318,17 @@ class Store:
             raise StatusMoveRefused(job_id, job["status"], new)
         return job
 
-    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-        where, params = "", []
+    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0,
+                  sweep_id: str | None = None) -> tuple[list[dict], int]:
+        conditions, params = [], []
         if statuses:
             statuses = list(statuses)
-            where = f"WHERE status IN ({', '.join('?' * len(statuses))})"
-            params = statuses
+            conditions.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        if sweep_id is not None:
+            conditions.append("sweep_id = ?")
+            params.append(sweep_id)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0]
             rows = self._db.execute(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -228,7 +339,7 @@ class Store:
         statuses = list(statuses)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM jobs WHERE status IN ({', '.join('?' * len(statuses))}) ORDER BY seq", statuses
+                f"SELECT * FROM jobs WHERE status IN ({', '.join('?' * len(statuses))}) ORDER BY queue_seq", statuses
             ).fetchall()
         return [self._job(r) for r in rows]
 
@@ -242,40 +353,86 @@ class Store:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM points WHERE series_id IN (SELECT s.id FROM series s JOIN jobs j ON s.job_seq = j.seq WHERE j.id = ?)", (job_id,))
             self._db.execute("DELETE FROM series WHERE job_seq IN (SELECT seq FROM jobs WHERE id = ?)", (job_id,))
+            self._db.execute("DELETE FROM params WHERE job_seq IN (SELECT seq FROM jobs WHERE id = ?)", (job_id,))
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             self._db.execute("COMMIT")
+
+    # sweeps
+
+    def insert_sweep(self, sweep_id: str, name: str, grid: dict, max_parallel: int | None, created_at: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO sweeps (id, name, grid, max_parallel, created_at) VALUES (?, ?, ?, ?, ?)",
+                             (sweep_id, name, json.dumps(grid), max_parallel, created_at))
+
+    def get_sweep(self, sweep_id: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            return None
+        return {**dict(row), "grid": json.loads(row["grid"])}
+
+    def sweep_limits(self, sweep_ids: Iterable[str]) -> dict[str, int]:
+        """max_parallel of each of these sweeps that has one."""
+        ids = sorted({s for s in sweep_ids if s})
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, max_parallel FROM sweeps WHERE id IN ({', '.join('?' * len(ids))}) "
+                                    "AND max_parallel IS NOT NULL", ids).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def sweep_jobs(self, sweep_id: str) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE sweep_id = ? ORDER BY seq", (sweep_id,)).fetchall()
+        return [self._job(r) for r in rows]
 
     # metrics
 
     def ingest_metrics(self, job: dict, records: list[dict], new_offset: int) -> None:
-        """Adds parsed points and moves the job's read offset in one transaction,
-        so a restart neither loses nor repeats a point."""
+        """Adds parsed points of the job's current attempt (and printed parameters:
+        records with ``param``, the last of a name wins), moves each series' summary on,
+        and moves the job's read offset, in one transaction, so a restart neither loses
+        nor repeats a point."""
+        attempt = job.get("attempt") or 1
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 series_ids: dict[str, int] = {}
                 before: dict[int, int] = {}
+                summaries: dict[int, tuple] = {}
                 by_series: dict[int, list] = {}
-                rows = []
+                rows, params = [], {}
                 for rec in records:
-                    name = rec["metric"]
+                    name = rec.get("metric")
+                    if name is None:  # a parameter line (anything else there is no record of ours)
+                        if isinstance(rec.get("param"), str):
+                            params[rec["param"]] = param_text(rec.get("value"))
+                        continue
                     sid = series_ids.get(name)
                     if sid is None:
                         self._db.execute("INSERT OR IGNORE INTO series (job_seq, name) VALUES (?, ?)", (job["seq"], name))
-                        sid, count = self._db.execute("SELECT id, count FROM series WHERE job_seq = ? AND name = ?",
-                                                      (job["seq"], name)).fetchone()
+                        sid, count, *summary = self._db.execute(
+                            f"SELECT id, count, {', '.join(SUMMARY_COLUMNS)} FROM series WHERE job_seq = ? AND name = ?",
+                            (job["seq"], name)).fetchone()
                         series_ids[name] = sid
                         before[sid] = count
+                        summaries[sid] = tuple(summary)
                         by_series[sid] = []
                     value, raw = _encode_value(rec["value"])
                     t, step, epoch = rec["t"], rec.get("step"), rec.get("epoch")
-                    rows.append((sid, t, step, epoch, value, raw))
+                    rows.append((sid, t, step, epoch, value, raw, attempt))
                     by_series[sid].append((value, t, step, epoch))
-                self._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT INTO points (series_id, t, step, epoch, value, raw, attempt) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 self._db.executemany("UPDATE series SET count = count + ? WHERE id = ?",
                                      [(len(points), sid) for sid, points in by_series.items()])
                 for sid, points in by_series.items():
                     self._add_blocks(sid, before[sid], points)
+                    self._put_summary(sid, summarize(summaries[sid], points))
+                if by_series:
+                    self._put_run_metrics(job["seq"])
+                self._db.executemany("INSERT OR REPLACE INTO params (job_seq, name, value) VALUES (?, ?, ?)",
+                                     [(job["seq"], name, value) for name, value in params.items()])
                 self._db.execute("UPDATE jobs SET metrics_offset = ? WHERE seq = ?", (new_offset, job["seq"]))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -366,24 +523,38 @@ class Store:
         level = 0
         while level < BLOCK_LEVELS - 1 and count / BLOCK ** (level + 1) > 16 * buckets:
             level += 1
-        blocks = [tuple(r) for r in self._db.execute(
-            f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? ORDER BY idx", (series_id, level))]
-        group = max(1, -(-len(blocks) // buckets))
-        at = {"time": 1, "step": 2, "epoch": 3}[x]
+        (blocks,) = self._db.execute("SELECT COUNT(*) FROM blocks WHERE series_id = ? AND level = ?",
+                                     (series_id, level)).fetchone()
+        group = max(1, -(-blocks // buckets))
+        at = {"time": "t", "step": "step", "epoch": "epoch"}[x]
+        offset = started if x == "time" else 0
+        cursor = self._db.cursor()
+        cursor.row_factory = None
         picked = {}
-        for g in range(0, len(blocks), group):
-            merged = None
-            for block in blocks[g:g + group]:
-                merged = _merge_block(merged, block)
-            for point in (merged[1:5], merged[5:9]):
-                xv = point[at]
-                if xv is None:
-                    continue
-                if x == "time":
-                    xv -= started
-                picked[(xv, point[0])] = (xv, point[0])
-        ordered = sorted(picked.values(), key=lambda p: p[0])
+        # Each run of ``group`` blocks: its least and its greatest point (SQLite takes the
+        # other columns from the row that holds the minimum or maximum; the first on ties).
+        for side, pick in (("min", "MIN"), ("max", "MAX")):
+            for xv, yv in cursor.execute(f"SELECT {side}_{at}, {pick}({side}_v) FROM blocks WHERE series_id = ? "
+                                         "AND level = ? GROUP BY idx / ?", (series_id, level, group)):
+                if xv is not None:
+                    picked[(xv - offset, yv)] = None
+        ordered = sorted(picked)
         return [p[0] for p in ordered], [p[1] for p in ordered]
+
+    def attempt_starts(self, series_id: int, x: str, attempts: int) -> list[dict]:
+        """Where each later attempt's points of a series begin: ``{"attempt", "x"}``
+        (along ``x``) for attempts 2..``attempts`` that printed any."""
+        xcol = X_COLUMNS[x]
+        starts = []
+        with self._lock:
+            for attempt in range(2, attempts + 1):
+                row = self._db.execute(
+                    f"SELECT {xcol} FROM points p INDEXED BY points_by_attempt JOIN series s ON p.series_id = s.id "
+                    f"JOIN jobs j ON s.job_seq = j.seq WHERE p.series_id = ? AND p.attempt = ? AND p.attempt > 1 "
+                    f"AND {xcol} IS NOT NULL ORDER BY p.rowid LIMIT 1", (series_id, attempt)).fetchone()
+                if row is not None:
+                    starts.append({"attempt": attempt, "x": row[0]})
+        return starts
 
     def all_points(self, job: dict) -> Iterator[tuple]:
         """Every point of a job in the order printed: (name, time, step, epoch, value)."""
@@ -393,3 +564,47 @@ class Store:
                 "WHERE s.job_seq = ? ORDER BY p.rowid", (job["seq"],)).fetchall()
         for name, t, step, epoch, value, raw in rows:
             yield name, t, step, epoch, (value if raw is None else json.loads(raw))
+
+    # the runs table
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(r[1] == column for r in self._db.execute(f"PRAGMA table_info({table})"))
+
+    def list_runs(self, ids: list[str] | None = None, statuses: Iterable[str] | None = None, sweep: str | None = None,
+                  limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        """Jobs as rows of the runs table, newest first: those of ``ids``, or those with
+        one of ``statuses`` in ``sweep``. A sweep is no one's where jobs have no sweep_id."""
+        with self._lock:
+            has_sweep = self._has_column("jobs", "sweep_id")
+            columns = "seq, id, name, status, started_at, finished_at, started_unix, args, run_metrics, run_peak" + (
+                ", sweep_id" if has_sweep else "")
+            where, params = [], []
+            if ids is not None:
+                where.append(f"id IN ({', '.join('?' * len(ids))})")
+                params += ids
+            if statuses:
+                statuses = list(statuses)
+                where.append(f"status IN ({', '.join('?' * len(statuses))})")
+                params += statuses
+            if sweep is not None:
+                if not has_sweep:
+                    return [], 0
+                where.append("sweep_id = ?")
+                params.append(sweep)
+            clause = f"WHERE {' AND '.join(where)}" if where else ""
+            total = self._db.execute(f"SELECT COUNT(*) FROM jobs {clause}", params).fetchone()[0]
+            rows = self._db.execute(f"SELECT {columns} FROM jobs {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                                    [*params, limit, offset]).fetchall()
+        return [dict(r) for r in rows], total
+
+    def params_of(self, seqs: list[int]) -> dict[int, dict[str, str]]:
+        """The parameters each job printed."""
+        found: dict[int, dict] = {seq: {} for seq in seqs}
+        if not seqs:
+            return found
+        with self._lock:
+            rows = self._db.execute(f"SELECT job_seq, name, value FROM params WHERE job_seq IN ({', '.join('?' * len(seqs))})",
+                                    seqs).fetchall()
+        for seq, name, value in rows:
+            found[seq][name] = value
+        return found

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -9,10 +10,12 @@ from pathlib import Path
 
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
+from .display import best_text, default_metric, run_rows, shared_params
 from .i18n import _
-from .options import add_submit_options, split_script_args, submit_kwargs
+from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
+MAX_CELL = 48  # characters of a cell of the compare table (--csv gives them whole)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,15 +27,25 @@ def _parser() -> argparse.ArgumentParser:
     add_submit_options(p)
     p.add_argument("--follow", action="store_true", help=_("stream the log; exit with the job's exit code"))
 
+    p = sub.add_parser("sweep", help=_("run a script once per combination of argument values (script arguments after --)"))
+    p.add_argument("script")
+    add_submit_options(p)
+    add_sweep_options(p)
+
     p = sub.add_parser("list", help=_("list jobs, newest first"))
     p.add_argument("--status", help="e.g. queued,running")
+    p.add_argument("--sweep", help=_("only the jobs of this sweep"))
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("show", _("show a job")), ("stop", _("stop a job")), ("delete", _("delete a finished job"))):
+    for name, text in (("show", _("show a job")), ("delete", _("delete a finished job"))):
         sub.add_parser(name, help=text).add_argument("id")
-    p = sub.add_parser("rerun", help=_("run a job again from its snapshot"))
+    p = sub.add_parser("stop", help=_("stop a job (or with --sweep every job of a sweep)"))
     p.add_argument("id")
+    p.add_argument("--sweep", action="store_true", help=_("ID is a sweep's"))
+    p = sub.add_parser("rerun", help=_("run a job again from its snapshot (or with --sweep a whole sweep)"))
+    p.add_argument("id")
+    p.add_argument("--sweep", action="store_true", help=_("ID is a sweep's"))
     p.add_argument("--follow", action="store_true")
 
     p = sub.add_parser("logs", help=_("print a job's log"))
@@ -44,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
     p.add_argument("--csv", action="store_true", help=_("every point as CSV"))
     p.add_argument("names", nargs="*")
+
+    p = sub.add_parser("compare", help=_("compare runs: their parameters, a metric's best and last, CPU and memory"))
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--metric", help=_("the metric to rank by (default: val_loss, loss, … whichever they share)"))
+    p.add_argument("--csv", action="store_true", help=_("the table as CSV"))
 
     p = sub.add_parser("export", help=_("export a notebook to a .py beside it"))
     p.add_argument("notebook")
@@ -79,6 +97,12 @@ def _print_warnings(answer: dict) -> None:
         print(_("warning: Python 3 cannot compile {where}").format(where=warning), file=sys.stderr)
 
 
+def _print_sweep(sweep: dict) -> None:
+    print(sweep["sweep_id"])
+    for job in sweep["jobs"]:
+        print(f"{job['id']}\t{job['status']}\t{job['name']}", file=sys.stderr)
+
+
 def _follow(client: JobsClient, job: dict) -> int:
     print(f"job {job['id']} ({job['name']}) {job['status']}", file=sys.stderr)
     job = client.follow(job["id"], sys.stdout)
@@ -97,6 +121,40 @@ def _print_metrics(data: dict) -> None:
             print(f"{x}\t{y}")
     for point in data.get("other", []):
         print(f"# {point['name']} at {point['time']:.3f} s: {json.dumps(point['value'])}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def compared_runs(client: JobsClient, ids: list[str]) -> list[dict]:
+    """The runs of ``ids``, in that order; an id the server doesn't know is an error."""
+    runs = client.runs(ids=ids, limit=len(ids))["runs"]
+    missing = [i for i in ids if i not in {r["id"] for r in runs}]
+    if missing:
+        raise ClientError(f"no job {', '.join(missing)}", 404)
+    return runs
+
+
+def _print_compare(runs: list[dict], metric: str | None, as_csv: bool) -> None:
+    """The runs side by side; as text, only the parameters that differ (the rest on one line)."""
+    rows = run_rows(runs, metric, differing_only=not as_csv)
+    columns = list(rows[0]) if rows else []
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([_cell(row[c]) for c in columns] for row in rows)
+        return
+    cells = [columns] + [[_cell(row[c])[:MAX_CELL] for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip())
+    same = shared_params(runs)
+    if same:
+        print("same in every run: " + ", ".join(f"{k}={v}" for k, v in same.items()))
+    print(best_text(runs, metric))
 
 
 def run(argv: list[str]) -> int:
@@ -122,8 +180,10 @@ def run(argv: list[str]) -> int:
         print(job["id"])
         if job["status"] == Status.QUEUED and job.get("queue_position"):
             print(_("queued at position {position}").format(position=job["queue_position"]), file=sys.stderr)
+    elif args.command == "sweep":
+        _print_sweep(client.sweep(args.script, args=rest, **sweep_kwargs(args)))
     elif args.command == "list":
-        page = client.list(args.status, args.limit)
+        page = client.list(args.status, args.limit, sweep=args.sweep)
         if args.json:
             print(json.dumps(page, indent=2))
         else:
@@ -132,8 +192,12 @@ def run(argv: list[str]) -> int:
                 print("\t".join(",".join(v) if isinstance(v, list) else str(v or "") for v in (job[c] for c in LIST_COLUMNS)))
     elif args.command == "show":
         _print_job(client.get(args.id))
+    elif args.command == "stop" and args.sweep:
+        _print_sweep(client.sweep_action(args.id, "stop"))
     elif args.command == "stop":
         print(client.stop(args.id)["status"])
+    elif args.command == "rerun" and args.sweep:
+        _print_sweep(client.sweep_action(args.id, "rerun"))
     elif args.command == "delete":
         client.delete(args.id)
     elif args.command == "rerun":
@@ -151,6 +215,9 @@ def run(argv: list[str]) -> int:
             sys.stdout.write(client.metrics_csv(args.id))
         else:
             _print_metrics(client.metrics(args.id, args.x, args.names, max_points=100_000))
+    elif args.command == "compare":
+        runs = compared_runs(client, list(dict.fromkeys(args.ids)))
+        _print_compare(runs, args.metric or default_metric(runs), args.csv)
     elif args.command == "export":
         result = client.export(args.notebook, args.overwrite)
         _print_warnings(result)

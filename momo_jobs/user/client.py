@@ -158,17 +158,33 @@ class JobsClient:
 
     # the API
 
+    def _job_body(self, script: str | os.PathLike, resource: str, args: Iterable[str], options: dict) -> dict:
+        body: dict[str, Any] = {"script": self.server_path(script), "resource": resource, "args": list(args)}
+        body.update({key: value for key, value in options.items() if value is not None})
+        return body
+
     def submit(self, script: str | os.PathLike, resource: str = Resource.CPU.value, gpus: int | None = None,
                name: str | None = None, args: Iterable[str] = (), env: dict | None = None,
-               kernel: str | None = None) -> dict:
-        body: dict[str, Any] = {"script": self.server_path(script), "resource": resource, "args": list(args)}
-        for key, value in (("gpus", gpus), ("name", name), ("env", env), ("kernel", kernel)):
-            if value is not None:
-                body[key] = value
-        return self.request("POST", "jobs", body)
+               kernel: str | None = None, time_limit: float | None = None, time_limit_signal: str | None = None,
+               retries: int | None = None, retry_on_time_limit: bool | None = None) -> dict:
+        return self.request("POST", "jobs", self._job_body(script, resource, args, {
+            "gpus": gpus, "name": name, "env": env, "kernel": kernel, "time_limit": time_limit,
+            "time_limit_signal": time_limit_signal, "retries": retries, "retry_on_time_limit": retry_on_time_limit}))
 
-    def list(self, status: str | None = None, limit: int = 100, offset: int = 0) -> dict:
-        return self.request("GET", "jobs", params={"status": status, "limit": limit, "offset": offset})
+    def sweep(self, script: str | os.PathLike, grid: dict[str, list[str]], max_parallel: int | None = None,
+              resource: str = Resource.CPU.value, args: Iterable[str] = (), **options: Any) -> dict:
+        """One job per combination of ``grid``'s values (``submit``'s options apply to each)."""
+        body = self._job_body(script, resource, args, options)
+        body.update({"grid": grid, "max_parallel": max_parallel})
+        return self.request("POST", "sweeps", body)
+
+    def sweep_action(self, sweep_id: str, action: str) -> dict:
+        """``stop`` or ``rerun`` every job of a sweep; the sweep (a rerun: the new one) with its jobs."""
+        return self.request("POST", f"sweeps/{sweep_id}/{action}")
+
+    def list(self, status: str | None = None, limit: int = 100, offset: int = 0, sweep: str | None = None) -> dict:
+        return self.request("GET", "jobs", params={"status": status, "limit": limit, "offset": offset,
+                                                    "sweep": sweep})
 
     def get(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{job_id}")
@@ -192,6 +208,17 @@ class JobsClient:
 
     def metrics_csv(self, job_id: str) -> str:
         return self._read("GET", self._api_url(f"jobs/{job_id}/metrics", {"format": "csv"})).decode()
+
+    def runs(self, ids: Iterable[str] = (), status: str | None = None, sweep: str | None = None,
+             limit: int = 100, offset: int = 0) -> dict:
+        """The runs table: parameters, each series' last, min and max, telemetry peaks."""
+        return self.request("GET", "runs", params={"ids": ",".join(ids) or None, "status": status, "sweep": sweep,
+                                                   "limit": limit, "offset": offset})
+
+    def compare(self, ids: Iterable[str], names: Iterable[str] = (), x: str = "time", max_points: int = 2000) -> dict:
+        """Series of several jobs overlaid: ``{"x", "series": [{"job", "name", "x", "y", "count"}]}``."""
+        return self.request("GET", "compare", params={"ids": ",".join(ids), "names": ",".join(names) or None,
+                                                      "x": x, "max_points": max_points})
 
     def results(self, job_id: str) -> dict:
         return self.request("GET", f"jobs/{job_id}/results")

@@ -83,21 +83,17 @@ class JobTable(list):
         p.text("\n".join(status_text(j) for j in self) or "no jobs")
 
 
-def vega_lite(job: dict, metrics: dict) -> dict:
-    """A Vega-Lite chart of a job's metric series, one panel per metric."""
-    x = metrics.get("x", "time")
-    values = [{"metric": s["name"], "x": xv, "value": yv}
-              for s in metrics.get("series", []) for xv, yv in zip(s["x"], s["y"]) if yv is not None and xv is not None]
-    names = [s["name"] for s in metrics.get("series", [])]
+def _line_chart(title: str, x: str, values: list[dict], names: list[str], color: dict) -> dict:
+    """Lines of ``values`` ({"metric", "x", "value", …}), one panel per metric name."""
     mark = {"type": "line", "point": len(values) <= 300, "tooltip": True}
     encoding = {
         "x": {"field": "x", "type": "quantitative", "title": "seconds" if x == "time" else x},
         "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
-        "color": {"field": "metric", "type": "nominal", "legend": None},
+        "color": color,
     }
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": f"{job['name']} [{job['id']}] · {job['status']}",
+        "title": title,
         "data": {"values": values},
     }
     if len(names) <= 1:
@@ -110,6 +106,117 @@ def vega_lite(job: dict, metrics: dict) -> dict:
     return spec
 
 
+def vega_lite(job: dict, metrics: dict) -> dict:
+    """A Vega-Lite chart of a job's metric series, one panel per metric."""
+    values = [{"metric": s["name"], "x": xv, "value": yv}
+              for s in metrics.get("series", []) for xv, yv in zip(s["x"], s["y"]) if yv is not None and xv is not None]
+    return _line_chart(f"{job['name']} [{job['id']}] · {job['status']}", metrics.get("x", "time"), values,
+                       [s["name"] for s in metrics.get("series", [])],
+                       {"field": "metric", "type": "nominal", "legend": None})
+
+
 def chart_bundle(job: dict, metrics: dict) -> dict:
     counts = ", ".join(f"{s['name']} ({s['count']} points)" for s in metrics.get("series", [])) or "no metrics yet"
     return {VEGA_LITE: vega_lite(job, metrics), "text/plain": f"metrics of {job['name']} [{job['id']}]: {counts}"}
+
+
+# comparing runs
+
+SYS_PREFIX = "sys/"
+# Metrics of these names are better when lower; any other is better when higher (accuracy).
+_LOWER_IS_BETTER = ("loss", "error", "err", "mae", "mse", "rmse", "perplexity", "wer", "cer")
+PREFERRED_METRICS = ("val_loss", "test_loss", "loss", "val_accuracy", "accuracy")
+
+
+def lower_is_better(metric: str) -> bool:
+    words = metric.lower().replace("/", "_").split("_")
+    return any(w in _LOWER_IS_BETTER for w in words)
+
+
+def default_metric(runs: list[dict]) -> str | None:
+    """The metric to compare runs by: a usual one they share, else the first shared one."""
+    names = [n for n in dict.fromkeys(n for r in runs for n in r["metrics"]) if not n.startswith(SYS_PREFIX)]
+    shared = [n for n in names if all(n in r["metrics"] and r["metrics"][n]["max"] is not None for r in runs)]
+    for name in PREFERRED_METRICS:
+        if name in shared:
+            return name
+    return (shared or names or [None])[0]
+
+
+def best_value(run: dict, metric: str) -> float | None:
+    summary = run["metrics"].get(metric)
+    if not summary:
+        return None
+    return summary["min"] if lower_is_better(metric) else summary["max"]
+
+
+def best_run(runs: list[dict], metric: str | None) -> dict | None:
+    scored = [r for r in runs if metric and best_value(r, metric) is not None]
+    if not scored:
+        return None
+    pick = min if lower_is_better(metric) else max
+    return pick(scored, key=lambda r: best_value(r, metric))
+
+
+def _mib(value: float | None) -> float | None:
+    return None if value is None else round(value / (1 << 20), 1)
+
+
+def shared_params(runs: list[dict]) -> dict[str, str]:
+    """The parameters every run has with the same value (when there are two runs or more)."""
+    if len(runs) < 2:
+        return {}
+    first = runs[0]["params"]
+    return {k: v for k, v in first.items() if all(r["params"].get(k) == v for r in runs[1:])}
+
+
+def run_rows(runs: list[dict], metric: str | None, differing_only: bool = False) -> list[dict]:
+    """One flat row per run: its parameters (with ``differing_only``, those that tell the
+    runs apart), the metric's best, last and where its best lies, and its telemetry peaks
+    (CPU %, memory in MiB)."""
+    same = shared_params(runs) if differing_only else {}
+    params = [p for p in dict.fromkeys(p for r in runs for p in r["params"]) if p not in same]
+    rows = []
+    for run in runs:
+        row = {"id": run["id"], "name": run["name"], "status": run["status"], "duration_s": run["duration"]}
+        row.update({f"param {p}": run["params"].get(p) for p in params})
+        summary = run["metrics"].get(metric) if metric else None
+        if metric:
+            where = "min" if lower_is_better(metric) else "max"
+            row[f"{metric} best"] = summary[where] if summary else None
+            row[f"{metric} best step"] = summary[f"{where}_step"] if summary else None
+            row[f"{metric} last"] = summary["last"] if summary else None
+        peak = run.get("peak") or {}
+        row["peak cpu %"] = peak.get("cpu_percent")
+        row["peak rss MiB"] = _mib(peak.get("rss_bytes"))
+        row["peak gpu MiB"] = _mib(peak.get("gpu_memory_bytes"))
+        rows.append(row)
+    return rows
+
+
+def best_text(runs: list[dict], metric: str | None) -> str:
+    best = best_run(runs, metric)
+    if best is None:
+        return f"no run has {metric}" if metric else "no metrics to compare"
+    where = "lowest" if lower_is_better(metric) else "highest"
+    summary = best["metrics"][metric]
+    step = summary["min_step" if lower_is_better(metric) else "max_step"]
+    differ = {k: v for k, v in best["params"].items()
+              if any(r["params"].get(k) != v for r in runs if r is not best)}
+    because = ", ".join(f"{k}={v}" for k, v in differ.items())
+    return (f"best: {best['name']} [{best['id']}], {where} {metric} {best_value(best, metric):.6g}"
+            + (f" at step {step}" if step is not None else "") + (f" ({because})" if because else ""))
+
+
+def compare_vega_lite(runs: list[dict], data: dict) -> dict:
+    """Series of several runs overlaid, one line per run, one panel per metric."""
+    label = {r["id"]: f"{r['name']} [{r['id']}]" for r in runs}
+    values = [{"run": label.get(s["job"], s["job"]), "metric": s["name"], "x": xv, "value": yv}
+              for s in data.get("series", []) for xv, yv in zip(s["x"], s["y"]) if xv is not None and yv is not None]
+    return _line_chart(f"{len(runs)} runs compared", data.get("x", "time"), values,
+                       list(dict.fromkeys(s["name"] for s in data.get("series", []))),
+                       {"field": "run", "type": "nominal", "title": "run"})
+
+
+def compare_bundle(runs: list[dict], data: dict, metric: str | None) -> dict:
+    return {VEGA_LITE: compare_vega_lite(runs, data), "text/plain": best_text(runs, metric)}

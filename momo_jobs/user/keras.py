@@ -5,13 +5,38 @@ configured backend); ``import momo_jobs`` alone does not.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any, TextIO
 
 import keras
 
-from ..job.protocol import log_metric
+from ..job.protocol import log_metric, log_param
 
-__all__ = ["MetricsCallback"]
+__all__ = ["MetricsCallback", "resume_callbacks"]
+
+
+def resume_callbacks() -> list:
+    """In a momo job, Keras' ``BackupAndRestore`` in the job's ``MOMO_CHECKPOINT_DIR``
+    (kept across its attempts): a retried attempt resumes at the epoch the last one
+    reached. Outside a job (no such variable), none. ``double_checkpoint`` keeps the
+    epoch before as well: an attempt killed while it wrote its backup (kill -9, a lost
+    node) leaves that one half-written, and the next attempt resumes from the one before
+    (or, killed while writing its first, starts over)."""
+    folder = os.environ.get("MOMO_CHECKPOINT_DIR")
+    if not folder:
+        return []
+    return [_BackupAndRestore(backup_dir=os.path.join(folder, "keras-backup"), double_checkpoint=True)]
+
+
+class _BackupAndRestore(keras.callbacks.BackupAndRestore):
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as exc:  # a backup cut short, and none before it
+            print(f"momo-jobs: the backup in {self.backup_dir} can't be read ({exc}); training starts over",
+                  flush=True)
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
 def _plain(value: Any) -> Any:
@@ -31,6 +56,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def learning_rate_param(optimizer: Any) -> Any:
+    """The optimizer's learning rate as a parameter: a number, or for a schedule its
+    name and its numbers (``CosineDecay(initial_learning_rate=0.0, warmup_target=0.003, …)``)."""
+    rate = getattr(optimizer, "_learning_rate", None)
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        config = {k: v for k, v in rate.get_config().items()
+                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        return f"{type(rate).__name__}({', '.join(f'{k}={v:g}' for k, v in config.items())})"
+    try:
+        # At float32's precision: 0.1, not 0.10000000149011612.
+        return float(f"{float(keras.ops.convert_to_numpy(optimizer.learning_rate)):.7g}")
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 class MetricsCallback(keras.callbacks.Callback):
     """Print every value of Keras' logs as a metric line.
 
@@ -42,12 +82,16 @@ class MetricsCallback(keras.callbacks.Callback):
       and epoch points apart);
     - after ``model.evaluate(..., callbacks=[cb])`` outside ``fit``: ``test_loss``, ….
 
+    When training begins it prints the run's parameters (``{"param": "learning_rate",
+    "value": 1.0}``): the optimizer and its learning rate, the epochs, and the batch
+    size when given (Keras 3 does not tell callbacks the batch size ``fit`` got).
+
     Keras' own progress bar can stay on: the protocol takes a metric object that
     ends a line even when the bar's text stands before it.
     """
 
     def __init__(self, every_n_batches: int | None = None, batch_prefix: str = "batch_",
-                 test_prefix: str = "test_", file: TextIO | None = None):
+                 test_prefix: str = "test_", file: TextIO | None = None, batch_size: int | None = None):
         super().__init__()
         if every_n_batches is not None and (isinstance(every_n_batches, bool) or int(every_n_batches) < 1):
             raise ValueError("every_n_batches must be a positive integer or None")
@@ -55,6 +99,7 @@ class MetricsCallback(keras.callbacks.Callback):
         self.batch_prefix = batch_prefix
         self.test_prefix = test_prefix
         self.file = file
+        self.batch_size = batch_size
         self.global_step = 0
         self._in_fit = False
 
@@ -65,6 +110,13 @@ class MetricsCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
+        optimizer = getattr(self.model, "optimizer", None)
+        params = {"optimizer": type(optimizer).__name__ if optimizer is not None else None,
+                  "learning_rate": learning_rate_param(optimizer) if optimizer is not None else None,
+                  "epochs": (self.params or {}).get("epochs"), "batch_size": self.batch_size}
+        for name, value in params.items():
+            if value is not None:
+                log_param(name, value, file=self.file)
 
     def on_train_end(self, logs=None):
         self._in_fit = False

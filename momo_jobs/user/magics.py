@@ -25,14 +25,15 @@ from IPython.display import display
 
 from ..vocabulary import FINAL
 from .client import ClientError, JobsClient, server_root
-from .display import JobTable, chart_bundle, status_bundle, status_text
+from .display import JobTable, chart_bundle, compare_bundle, default_metric, run_rows, status_bundle, status_text
 from .i18n import _
-from .options import add_submit_options, split_script_args, submit_kwargs
+from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 POLL_SECONDS = 1.0
 CHART_REFRESH_SECONDS = 2.0
 SHOWN_LOG_CHARS = 2 << 20  # a notebook slows down with more output than this
-COMMANDS = ("submit", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "resources")
+COMMANDS = ("submit", "sweep", "list", "status", "logs", "stop", "rerun", "export", "wait", "metrics", "compare",
+            "resources")
 
 
 class JobMagicError(Exception):
@@ -257,6 +258,29 @@ class JobMagics(Magics):
             self._watch(job, note)
         return job
 
+    def cmd_sweep(self, opts):
+        try:
+            kwargs = sweep_kwargs(opts)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        sweep = self._api("sweep", self._script(opts.script), args=opts.args, **kwargs)
+        return self._sweep_table(sweep)
+
+    def _sweep_table(self, sweep: dict) -> JobTable:
+        self._last_sweep = sweep["sweep_id"]
+        if sweep["jobs"]:
+            self._last_job = sweep["jobs"][0]["id"]
+        print(f"sweep {sweep['sweep_id']}: {len(sweep['jobs'])} jobs"
+              + (f", at most {sweep['max_parallel']} at once" if sweep.get("max_parallel") else ""))
+        return JobTable(Job(j) for j in sweep["jobs"])
+
+    def _sweep_id(self, ref: str | None) -> str:
+        """A sweep's id; the last one this kernel started by default."""
+        ref = ref or getattr(self, "_last_sweep", None)
+        if not ref:
+            raise UsageError("give a sweep id (no sweep was started from this kernel yet)")
+        return ref
+
     def _submit_cell(self, cell: str, kwargs: dict) -> Job:
         # The job runs in the script's folder, so the cell is written here; the
         # server snapshots it at submit, and the file goes right after.
@@ -315,11 +339,15 @@ class JobMagics(Magics):
         return self._call(_last_chars, self._connected().log_texts(job_id), keep)
 
     def cmd_stop(self, opts):
+        if opts.sweep:
+            return self._sweep_table(self._api("sweep_action", self._sweep_id(opts.id), "stop"))
         job = Job(self._api("stop", self._resolve(opts.id)["id"]))
         self._watch(job)
         return job
 
     def cmd_rerun(self, opts):
+        if opts.sweep:
+            return self._sweep_table(self._api("sweep_action", self._sweep_id(opts.id), "rerun"))
         job = Job(self._api("rerun", self._resolve(opts.id)["id"]))
         self._last_job = job["id"]
         self._watch(job)
@@ -369,6 +397,22 @@ class JobMagics(Magics):
             frame = frame[frame["metric"].isin(opts.names)].reset_index(drop=True)
         return frame
 
+    def cmd_compare(self, opts):
+        """Overlays a metric of several runs (one line per run) and returns the runs
+        table: parameters, the metric's best and last, CPU and memory peaks."""
+        ids = list(dict.fromkeys(self._resolve(ref)["id"] for ref in opts.ids))
+        runs = self._api("runs", ids=ids, limit=len(ids))["runs"]
+        metric = opts.metric or default_metric(runs)
+        stepped = metric and all((r["metrics"].get(metric) or {}).get("last_step") is not None for r in runs)
+        data = self._api("compare", ids, names=[metric] if metric else [], x=opts.x or ("step" if stepped else "time"))
+        display(compare_bundle(runs, data, metric), raw=True)
+        rows = run_rows(runs, metric)
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows).set_index("id")
+
     def cmd_resources(self, opts):
         res = self._api("resources")
         gpus = ", ".join(f"{g['index']} {g['name']}" + (f" (job {g['holder']})" if g.get("holder") else " (free)")
@@ -414,8 +458,15 @@ class JobMagics(Magics):
         p.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
         p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
         p.add_argument("--all", action="store_true", help=f"all of it (else its last {SHOWN_LOG_CHARS >> 20} MiB)")
-        job_id(command("stop", "Stop a job (a queued job stops at once)."))
-        job_id(command("rerun", "Run a job again from its snapshot."))
+        p = command("sweep", "Run a script once per combination of --grid values; its arguments go after --.")
+        p.add_argument("script", metavar="SCRIPT", help="a .py file, a notebook, or . for this notebook")
+        add_submit_options(p)
+        add_sweep_options(p)
+        for name, text in (("stop", "Stop a job (a queued job stops at once)."),
+                           ("rerun", "Run a job again from its snapshot.")):
+            p = command(name, text)
+            job_id(p)
+            p.add_argument("--sweep", action="store_true", help="ID is a sweep's: act on each of its jobs")
         p = command("export", "Export a notebook (default: this one) to a .py script beside it.")
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
         p.add_argument("--overwrite", action="store_true", help="replace an existing .py")
@@ -427,6 +478,11 @@ class JobMagics(Magics):
         p.add_argument("names", metavar="NAMES", nargs="*", help="only these metrics")
         p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
         p.add_argument("--no-refresh", action="store_true", help="draw once")
+        p = command("compare", "Overlay a metric of several runs and return their table (parameters, best values, "
+                               "CPU and memory).")
+        p.add_argument("ids", metavar="ID", nargs="+", help="job ids, id prefixes or names")
+        p.add_argument("--metric", help="the metric to overlay and rank by (default: val_loss, loss, …)")
+        p.add_argument("--x", choices=("time", "step", "epoch"), help="default: step when the metric has steps, else time")
         command("resources", "Show GPUs, CPU slots and queues.")
         return parser, commands
 
@@ -453,10 +509,11 @@ class JobMagics(Magics):
             if not words:
                 raise UsageError(f"%job needs a command: {', '.join(COMMANDS)} (see %job --help)")
             opts = self.parser.parse_args(words)
-            if script_args and opts.command != "submit":
-                raise UsageError(f"%job {opts.command}: arguments after -- are only for submit")
-            if opts.command == "submit":
+            if script_args and opts.command not in ("submit", "sweep"):
+                raise UsageError(f"%job {opts.command}: arguments after -- are only for submit and sweep")
+            if opts.command in ("submit", "sweep"):
                 opts.args = script_args
+            if opts.command == "submit":
                 return self.cmd_submit(opts, script=opts.script)
             return getattr(self, f"cmd_{opts.command}")(opts)
         except _HelpShown:

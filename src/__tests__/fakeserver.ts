@@ -3,7 +3,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IJob, JobsClient } from '../api';
+import { ICompareSeries, IJob, IMetricSummary, IRun, JobsClient } from '../api';
 
 export interface IRecorded {
   method: string;
@@ -100,4 +100,85 @@ export function makeJob(fields: Partial<IJob> = {}): IJob {
 
 export function flush(): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, 0));
+}
+
+let runCounter = 0;
+
+export function makeRun(fields: Partial<IRun> = {}): IRun {
+  runCounter++;
+  return {
+    id: `run${runCounter}`,
+    name: `run-${runCounter}`,
+    status: 'completed',
+    started_at: '2026-01-01T00:00:00Z',
+    duration: 60,
+    sweep_id: null,
+    params: {},
+    metrics: {},
+    peak: { cpu_percent: null, rss_bytes: null, gpu_memory_bytes: null },
+    ...fields
+  };
+}
+
+/** A metric summary as the server keeps it, from the values in order. */
+export function summary(values: number[]): IMetricSummary {
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  return {
+    last: values[values.length - 1],
+    min,
+    max,
+    last_step: values.length - 1,
+    min_step: values.indexOf(min),
+    max_step: values.indexOf(max),
+    count: values.length
+  };
+}
+
+/**
+ * Answer `GET /runs` over these runs as the API does: `ids`, or `status`,
+ * `sweep`, `limit` (default 100), `offset`, newest first.
+ */
+export function serveRuns(server: FakeServer, runs: () => IRun[]): void {
+  server.routes['GET runs'] = request => {
+    const q = request.query;
+    let rows = runs()
+      .slice()
+      .sort((a, b) => ((a.started_at ?? '') < (b.started_at ?? '') ? 1 : -1));
+    if (q.get('ids')) {
+      const ids = q.get('ids')!.split(',');
+      rows = rows.filter(r => ids.includes(r.id));
+    }
+    if (q.get('status')) {
+      const statuses = q.get('status')!.split(',');
+      rows = rows.filter(r => statuses.includes(r.status));
+    }
+    if (q.get('sweep')) {
+      rows = rows.filter(r => r.sweep_id === q.get('sweep'));
+    }
+    const offset = Number(q.get('offset') ?? 0);
+    const limit = Number(q.get('limit') ?? 100);
+    return {
+      body: { runs: rows.slice(offset, offset + limit), total: rows.length }
+    };
+  };
+}
+
+/** Answer `GET /compare` from per-job series, filtered by `ids` and `names`. */
+export function serveCompare(
+  server: FakeServer,
+  series: () => ICompareSeries[]
+): void {
+  server.routes['GET compare'] = request => {
+    const ids = (request.query.get('ids') ?? '').split(',');
+    const names = request.query.get('names')?.split(',');
+    return {
+      body: {
+        x: request.query.get('x') ?? 'time',
+        series: series().filter(
+          s => ids.includes(s.job) && (!names || names.includes(s.name))
+        )
+      }
+    };
+  };
 }

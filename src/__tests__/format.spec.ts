@@ -1,4 +1,7 @@
 import {
+  jobTimeLeft,
+  parseDuration,
+  parseGrid,
   defaultJobName,
   formatBytes,
   formatDuration,
@@ -111,5 +114,32 @@ describe('defaultJobName', () => {
       defaultJobName('dir/train.ipynb', ['train-1', 'train-2', 'other-1'])
     ).toBe('train-3');
     expect(defaultJobName('my nb.ipynb', [])).toBe('my-nb-1');
+  });
+});
+
+describe('policies in the Create Job dialog', () => {
+  it('reads a time limit as a duration', () => {
+    expect(parseDuration('2h30m')).toBe(9000);
+    expect(parseDuration('90s')).toBe(90);
+    expect(parseDuration(' 45 ')).toBe(45);
+    expect(parseDuration('1d 2h')).toBe(93600);
+    expect(parseDuration('')).toBeNull();
+    expect(() => parseDuration('2x')).toThrow(/not a duration/);
+  });
+
+  it('reads a grid, one parameter a line', () => {
+    expect(parseGrid('lr=0.1, 0.01\nbatch_size=64,128\n')).toEqual({
+      lr: ['0.1', '0.01'],
+      batch_size: ['64', '128']
+    });
+    expect(() => parseGrid('lr')).toThrow(/NAME=V1,V2/);
+    expect(() => parseGrid('lr=')).toThrow(/NAME=V1,V2/);
+  });
+
+  it('counts down to a running job deadline', () => {
+    const job = makeJob({ deadline: '2026-01-01T00:01:00Z' });
+    expect(jobTimeLeft(job, Date.parse('2026-01-01T00:00:30Z'))).toBe(30);
+    expect(jobTimeLeft(job, Date.parse('2026-01-01T00:02:00Z'))).toBe(0);
+    expect(jobTimeLeft(makeJob({ deadline: null }))).toBeNull();
   });
 });

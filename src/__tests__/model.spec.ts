@@ -1,6 +1,7 @@
 import { IJob, ILogChunk } from '../api';
 import {
   compareJobs,
+  isOlder,
   JobsModel,
   JobViewModel,
   LogFollower,
@@ -500,5 +501,45 @@ describe('JobViewModel', () => {
     expect(view.gone).toBe(true);
     expect(view.error).toMatch(/no route/);
     view.dispose();
+  });
+});
+
+describe('isOlder', () => {
+  it('lets a retried attempt go back to queued but never a final job', () => {
+    const running = makeJob({ status: 'running', attempt: 1 });
+    const retried = { ...running, status: 'queued' as const, attempt: 2 };
+    const staleQueued = { ...running, status: 'queued' as const, attempt: 1 };
+    const done = { ...running, status: 'completed' as const, attempt: 2 };
+    expect(isOlder(retried, running)).toBe(false);
+    expect(isOlder(staleQueued, running)).toBe(true);
+    expect(isOlder(running, retried)).toBe(true);
+    expect(isOlder(done, retried)).toBe(false);
+    expect(isOlder({ ...done, status: 'queued', attempt: 3 }, done)).toBe(true);
+    expect(isOlder({ ...done, status: 'running', attempt: 3 }, done)).toBe(
+      true
+    );
+  });
+
+  it('keeps a job model on the newest attempt', async () => {
+    const server = new FakeServer();
+    const running = makeJob({ status: 'running', attempt: 1 });
+    listing(server, [running]);
+    const model = new JobsModel({ client: server.client(), refreshMs: 0 });
+    await model.start();
+    model.handleEvent({
+      action: 'status',
+      job_id: running.id,
+      status: 'queued',
+      job: { ...running, status: 'queued', attempt: 2 }
+    });
+    expect(model.get(running.id)?.status).toBe('queued');
+    model.handleEvent({
+      action: 'status',
+      job_id: running.id,
+      status: 'running',
+      job: { ...running, status: 'running', attempt: 1 }
+    });
+    expect(model.get(running.id)?.attempt).toBe(2);
+    model.dispose();
   });
 });

@@ -1,13 +1,14 @@
 /**
  * The form of the Create Job dialog: kind (GPU / CPU / notebook console),
- * name, GPUs, arguments, kernel.
+ * name, GPUs, arguments, kernel; a time limit, retries, and a sweep over a grid.
  */
 import * as React from 'react';
 
-import type { IResources, Resource } from '../api';
+import type { IJob, IResources, Resource } from '../api';
 import { errorText } from '../errors';
 import { formatNumber } from '../format';
 import { trans } from '../i18n';
+import { GpuHolders } from './GpuHolders';
 
 export interface IKernelChoice {
   name: string;
@@ -20,6 +21,15 @@ export interface ICreateJobValue {
   gpus: number;
   args: string;
   kernel: string;
+  /** A time limit as typed (`2h30m`, `90s`); empty for none. */
+  timeLimit?: string;
+  retries?: number;
+  /** Run one job per combination of `grid`'s values. */
+  sweep?: boolean;
+  /** One parameter a line: `lr=0.1,0.01`. */
+  grid?: string;
+  /** At most this many of the sweep's jobs at once; 0 for no limit. */
+  maxParallel?: number;
 }
 
 export interface ICreateJobFormProps {
@@ -27,6 +37,8 @@ export interface ICreateJobFormProps {
   placeholderName: string;
   /** null while loading; an Error when the server could not say. */
   resources: IResources | Error | null;
+  /** This server's jobs, by id (to name the one holding a GPU). */
+  jobs?: (id: string) => IJob | undefined;
   kernels: IKernelChoice[];
   initial: ICreateJobValue;
   onChange: (value: ICreateJobValue) => void;
@@ -102,7 +114,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     props.resources && !(props.resources instanceof Error)
       ? props.resources
       : null;
-  const freeGpus = resources ? resources.gpus.filter(g => !g.holder).length : 0;
+  const freeGpus = resources
+    ? resources.gpus.filter(g => !g.holder && !g.held_by && !g.busy).length
+    : 0;
 
   return (
     <form
@@ -157,6 +171,9 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           )}
         </p>
       )}
+      {resources && (
+        <GpuHolders gpus={resources.gpus} now={Date.now()} jobs={props.jobs} />
+      )}
       <label htmlFor={`${id}-name`}>{trans.__('Name')}</label>
       <input
         id={`${id}-name`}
@@ -196,6 +213,76 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
         placeholder={trans.__('e.g. --epochs 12 --batch-size 128')}
         onChange={e => update({ args: e.target.value })}
       />
+      <label htmlFor={`${id}-time`}>{trans.__('Time limit')}</label>
+      <input
+        id={`${id}-time`}
+        className="jp-mod-styled jp-MomoJobs-timeInput"
+        type="text"
+        value={value.timeLimit ?? ''}
+        placeholder={trans.__('none, or e.g. 2h30m, 90s')}
+        title={trans.__(
+          'At the limit the job is stopped (TERM, then KILL after the grace period) and fails.'
+        )}
+        onChange={e => update({ timeLimit: e.target.value })}
+      />
+      <label htmlFor={`${id}-retries`}>{trans.__('Retries')}</label>
+      <input
+        id={`${id}-retries`}
+        className="jp-mod-styled jp-MomoJobs-retriesInput"
+        type="number"
+        min={0}
+        max={10}
+        value={value.retries ?? 0}
+        title={trans.__(
+          'A failed attempt runs again under the same job, with MOMO_ATTEMPT and the same MOMO_CHECKPOINT_DIR.'
+        )}
+        onChange={e =>
+          update({
+            retries: Math.min(
+              10,
+              Math.max(0, parseInt(e.target.value, 10) || 0)
+            )
+          })
+        }
+      />
+      <label className="jp-MomoJobs-sweepToggle">
+        <input
+          type="checkbox"
+          checked={!!value.sweep}
+          onChange={e => update({ sweep: e.target.checked })}
+        />{' '}
+        {trans.__('Sweep: one job per combination of values')}
+      </label>
+      {value.sweep && (
+        <>
+          <label htmlFor={`${id}-grid`}>
+            {trans.__('Grid (one parameter a line)')}
+          </label>
+          <textarea
+            id={`${id}-grid`}
+            className="jp-mod-styled jp-MomoJobs-gridInput"
+            rows={3}
+            value={value.grid ?? ''}
+            placeholder={'lr=0.1,0.01\nbatch_size=64,128'}
+            onChange={e => update({ grid: e.target.value })}
+          />
+          <label htmlFor={`${id}-parallel`}>
+            {trans.__('At most at once (0: no limit)')}
+          </label>
+          <input
+            id={`${id}-parallel`}
+            className="jp-mod-styled jp-MomoJobs-parallelInput"
+            type="number"
+            min={0}
+            value={value.maxParallel ?? 0}
+            onChange={e =>
+              update({
+                maxParallel: Math.max(0, parseInt(e.target.value, 10) || 0)
+              })
+            }
+          />
+        </>
+      )}
       <label htmlFor={`${id}-kernel`}>{trans.__('Environment (kernel)')}</label>
       <select
         id={`${id}-kernel`}

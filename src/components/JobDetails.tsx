@@ -6,7 +6,7 @@ import { consoleIcon, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IJob, IResults, isFinal } from '../api';
-import { formatBytes, formatDate, joinArgs } from '../format';
+import { formatBytes, formatDate, formatDuration, joinArgs } from '../format';
 import { trans } from '../i18n';
 import {
   IconButton,
@@ -57,6 +57,27 @@ export function JobHeader(props: {
   }
   if (job.exit_code !== null && job.exit_code !== undefined) {
     facts.push([trans.__('Exit code'), String(job.exit_code)]);
+  }
+  if (job.time_limit) {
+    facts.push([
+      trans.__('Time limit'),
+      formatDuration(job.time_limit) +
+        (job.time_limit_signal ? ` (${job.time_limit_signal})` : '')
+    ]);
+  }
+  if (job.retries) {
+    facts.push([
+      trans.__('Attempt'),
+      trans.__('%1 of %2', job.attempt ?? 1, job.retries + 1)
+    ]);
+  }
+  for (const a of job.attempts ?? []) {
+    if (a.attempt < (job.attempt ?? 1)) {
+      facts.push([trans.__('Attempt %1', a.attempt), a.reason ?? '']);
+    }
+  }
+  if (job.sweep_id) {
+    facts.push([trans.__('Sweep'), job.sweep_id]);
   }
   return (
     <header className="jp-MomoJobs-jobHeader" data-status={job.status}>

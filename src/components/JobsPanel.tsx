@@ -2,7 +2,11 @@
  * The Jobs sidebar: every job with its status, resource and time, actions,
  * and a status filter.
  */
-import { launchIcon, refreshIcon } from '@jupyterlab/ui-components';
+import {
+  launchIcon,
+  refreshIcon,
+  tableRowsIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -16,6 +20,7 @@ import {
 import { formatNumber } from '../format';
 import { trans } from '../i18n';
 import { JobsModel } from '../model';
+import { ClickMode, clickMode } from '../selection';
 import {
   IconButton,
   IJobActions,
@@ -26,6 +31,7 @@ import {
   timeText,
   useNow
 } from './common';
+import { GpuHolders } from './GpuHolders';
 
 interface IFilter {
   label: () => string;
@@ -55,19 +61,21 @@ const FILTERS: IFilter[] = [
 interface IRowProps {
   job: IJob;
   selected: boolean;
+  /** The job clicked last: scrolled into view. */
+  current: boolean;
   now: number;
   actions: IJobActions;
-  onSelect: (id: string) => void;
+  onSelect: (id: string, mode: ClickMode) => void;
 }
 
 const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
   const { job, actions } = props;
   const ref = React.useRef<HTMLLIElement>(null);
   React.useEffect(() => {
-    if (props.selected) {
+    if (props.current) {
       ref.current?.scrollIntoView?.({ block: 'nearest' });
     }
-  }, [props.selected]);
+  }, [props.current]);
   return (
     <li
       ref={ref}
@@ -76,7 +84,13 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
       data-status={job.status}
       tabIndex={0}
       aria-label={trans.__('%1, %2', job.name, statusName(job.status))}
-      onClick={() => props.onSelect(job.id)}
+      aria-selected={props.selected}
+      onMouseDown={e => {
+        if (e.shiftKey) {
+          e.preventDefault(); // no text selection on shift-click
+        }
+      }}
+      onClick={e => props.onSelect(job.id, clickMode(e))}
       onDoubleClick={() => actions.open(job.id)}
       onKeyDown={e => {
         if (e.key === 'Enter') {
@@ -102,6 +116,9 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
         <span className="jp-MomoJobs-resource">{resourceText(job)}</span>
         <span className="jp-MomoJobs-time">{timeText(job, props.now)}</span>
       </div>
+      {job.status === 'queued' && job.reason && (
+        <div className="jp-MomoJobs-rowReason">{job.reason}</div>
+      )}
     </li>
   );
 });
@@ -122,11 +139,16 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     FILTERS.findIndex(f => f.statuses.join(',') === model.filter.join(','))
   );
   const onSelect = React.useCallback(
-    (id: string) => {
-      model.selected = id;
+    (id: string, mode: ClickMode) => {
+      model.selection.click(
+        id,
+        mode,
+        model.jobs.map(job => job.id)
+      );
     },
     [model]
   );
+  const selectedCount = model.selection.size;
   let body: JSX.Element;
   if (model.state === 'loading') {
     body = <div className="jp-MomoJobs-empty">{trans.__('Loading jobs…')}</div>;
@@ -158,7 +180,8 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
           <JobRow
             key={job.id}
             job={job}
-            selected={job.id === model.selected}
+            selected={model.selection.has(job.id)}
+            current={job.id === model.selected}
             now={isFinal(job.status) ? 0 : now}
             actions={actions}
             onSelect={onSelect}
@@ -171,12 +194,53 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     <div className="jp-MomoJobs-panel">
       <header className="jp-MomoJobs-panelHeader">
         <h2 className="jp-MomoJobs-title">{trans.__('Jobs')}</h2>
-        <IconButton
-          icon={refreshIcon}
-          label={trans.__('Refresh the jobs')}
-          onClick={() => void model.refresh()}
-        />
+        <span className="jp-MomoJobs-headerButtons">
+          {actions.openRuns && (
+            <IconButton
+              icon={tableRowsIcon}
+              label={trans.__('Open the Runs view: compare jobs')}
+              className="jp-MomoJobs-openRuns"
+              onClick={() => actions.openRuns!()}
+            />
+          )}
+          <IconButton
+            icon={refreshIcon}
+            label={trans.__('Refresh the jobs')}
+            onClick={() => {
+              void model.refresh();
+              void model.refreshResources();
+            }}
+          />
+        </span>
       </header>
+      {model.resources && (
+        <GpuHolders
+          gpus={model.resources.gpus}
+          now={now}
+          jobs={id => model.get(id)}
+        />
+      )}
+      {selectedCount > 1 && (
+        <div className="jp-MomoJobs-selectionBar">
+          <span>{trans.__('%1 selected', selectedCount)}</span>
+          {actions.openRuns && (
+            <button
+              type="button"
+              className="jp-mod-styled jp-mod-accept jp-MomoJobs-compare"
+              onClick={() => actions.openRuns!()}
+            >
+              {trans.__('Compare')}
+            </button>
+          )}
+          <button
+            type="button"
+            className="jp-MomoJobs-linkButton"
+            onClick={() => model.selection.set([])}
+          >
+            {trans.__('Clear')}
+          </button>
+        </div>
+      )}
       <div className="jp-MomoJobs-filter">
         <select
           className="jp-mod-styled"

@@ -39,6 +39,48 @@ export interface IMetricChartProps {
   /** The raw values, drawn faint under smoothed ones. */
   raw?: (number | null)[];
   logScale: boolean;
+  /** The heading shown (default: the metric's name). */
+  title?: string;
+  /** How values are written on the y-axis and in the legend. */
+  format?: (value: number) => string;
+  /** Where each retried attempt's points begin: a vertical marker each. */
+  attemptStarts?: { attempt: number; x: number }[];
+}
+
+/**
+ * Draws a dashed vertical line, labelled, where each later attempt of the job
+ * begins (`starts` is read when drawn, so live updates need no rebuild).
+ */
+function attemptMarkers(
+  starts: () => { attempt: number; x: number }[],
+  colour: string
+): (u: uPlot) => void {
+  return u => {
+    const ctx = u.ctx;
+    const { top, height } = u.bbox;
+    ctx.save();
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1;
+    ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+    for (const start of starts()) {
+      const px = Math.round(u.valToPos(start.x, 'x', true));
+      if (
+        !isFinite(px) ||
+        px < u.bbox.left ||
+        px > u.bbox.left + u.bbox.width
+      ) {
+        continue;
+      }
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+      ctx.fillText(trans.__('attempt %1', start.attempt), px + 3, top + 12);
+    }
+    ctx.restore();
+  };
 }
 
 /**
@@ -62,7 +104,7 @@ export function useThemeKey(): string {
   return key;
 }
 
-const HEIGHT = 180;
+export const CHART_HEIGHT = 180;
 
 export function xLabel(kind: MetricX): string {
   switch (kind) {
@@ -80,8 +122,10 @@ export function xLabel(kind: MetricX): string {
 export function makeOptions(
   props: IMetricChartProps,
   width: number,
-  colours: IChartColours
+  colours: IChartColours,
+  starts: () => { attempt: number; x: number }[] = () => []
 ): uPlot.Options {
+  const format = props.format ?? formatValue;
   const axis = {
     stroke: colours.text,
     grid: { stroke: colours.grid, width: 1 },
@@ -105,7 +149,7 @@ export function makeOptions(
       alpha: 0.3,
       width: 1,
       spanGaps: false,
-      value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+      value: (_u, v) => (v === null || v === undefined ? '—' : format(v))
     });
   }
   series.push({
@@ -114,11 +158,11 @@ export function makeOptions(
     width: 1.5,
     spanGaps: false,
     points: { show: props.x.length < 60 },
-    value: (_u, v) => (v === null || v === undefined ? '—' : formatValue(v))
+    value: (_u, v) => (v === null || v === undefined ? '—' : format(v))
   });
   return {
     width,
-    height: HEIGHT,
+    height: CHART_HEIGHT,
     series,
     scales: {
       x: { time: false },
@@ -132,18 +176,18 @@ export function makeOptions(
             props.xKind === 'time' ? formatElapsedTick(v) : formatNumber(v)
           )
       },
-      { ...axis, size: 60, values: (_u, splits) => splits.map(formatValue) }
+      { ...axis, size: 60, values: (_u, splits) => splits.map(format) }
     ],
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
-    hooks: { ready: [showLatest] }
+    hooks: { ready: [showLatest], draw: [attemptMarkers(starts, colours.text)] }
   };
 }
 
 /**
  * Show the values of the last point in the legend.
  */
-function showLatest(chart: uPlot): void {
+export function showLatest(chart: uPlot): void {
   const n = chart.data[0]?.length ?? 0;
   if (n > 0) {
     chart.setLegend({ idx: n - 1 });
@@ -169,6 +213,8 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
   const hovering = React.useRef(false);
   const smoothed = !!props.raw;
   const themeKey = useThemeKey();
+  const starts = React.useRef(props.attemptStarts ?? []);
+  starts.current = props.attemptStarts ?? [];
 
   React.useEffect(() => {
     const node = container.current;
@@ -177,7 +223,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
     }
     const width = Math.max(200, node.clientWidth || 400);
     const chart = new uPlot(
-      makeOptions(props, width, themeColours(node)),
+      makeOptions(props, width, themeColours(node), () => starts.current),
       chartData(props),
       node
     );
@@ -200,7 +246,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       observer = new ResizeObserver(entries => {
         const w = Math.floor(entries[0].contentRect.width);
         if (w > 0 && Math.abs(w - chart.width) > 2) {
-          chart.setSize({ width: w, height: HEIGHT });
+          chart.setSize({ width: w, height: CHART_HEIGHT });
         }
       });
       observer.observe(node);
@@ -230,8 +276,11 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       aria-label={trans.__('Chart of %1', props.name)}
       data-metric={props.name}
       data-points={props.x.length}
+      data-attempt-starts={(props.attemptStarts ?? []).map(s => s.x).join(',')}
     >
-      <figcaption className="jp-MomoJobs-chartTitle">{props.name}</figcaption>
+      <figcaption className="jp-MomoJobs-chartTitle" title={props.name}>
+        {props.title ?? props.name}
+      </figcaption>
       <div ref={container} className="jp-MomoJobs-chartCanvas" />
     </figure>
   );

@@ -7,18 +7,27 @@ import * as React from 'react';
 import type { IMetricSeries, IOtherValue, MetricX } from '../api';
 import {
   formatElapsedTick,
-  formatNumber,
   formatValue,
   positiveOnly,
   smooth
 } from '../format';
 import { trans } from '../i18n';
 import { MetricsModel } from '../model';
+import {
+  compareSystemSeries,
+  isSystemMetric,
+  systemSeriesInfo,
+  TELEMETRY_NOTICE,
+  telemetryNotices
+} from '../telemetry';
+import { ChartControls } from './ChartControls';
 import { MetricChart } from './MetricChart';
 
 export interface IMetricsPanelProps {
   model: MetricsModel;
   onDownloadCsv: () => void;
+  /** Why some of the job's telemetry is missing (from the server), if so. */
+  telemetryNote?: string | null;
 }
 
 function SeriesChart(props: {
@@ -34,14 +43,18 @@ function SeriesChart(props: {
       ? { y: smooth(base, smoothing), raw: base }
       : { y: base, raw: undefined };
   }, [series, smoothing, logScale]);
+  const info = systemSeriesInfo(series.name);
   return (
     <MetricChart
       name={series.name}
+      title={info?.title}
+      format={info?.format}
       xKind={props.xKind}
       x={series.x}
       y={y}
       raw={raw}
       logScale={logScale}
+      attemptStarts={series.attempt_starts}
     />
   );
 }
@@ -91,61 +104,33 @@ export function plottable(
 export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
   const { model } = props;
   const data = model.data;
-  const other = data?.other ?? [];
-  const series = plottable(data?.series ?? [], other);
-  const id = React.useId();
+  const other = (data?.other ?? []).filter(o => o.name !== TELEMETRY_NOTICE);
+  const notices = telemetryNotices(props.telemetryNote, data?.other ?? []);
+  const all = plottable(data?.series ?? [], data?.other ?? []);
+  const series = all.filter(s => !isSystemMetric(s.name));
+  const system = all
+    .filter(s => isSystemMetric(s.name))
+    .sort((a, b) => compareSystemSeries(a.name, b.name));
+  const chart = (s: IMetricSeries) => (
+    <SeriesChart
+      key={s.name}
+      series={s}
+      xKind={data!.x}
+      smoothing={model.smoothing}
+      logScale={model.logScale}
+    />
+  );
   return (
     <section className="jp-MomoJobs-metrics" aria-label={trans.__('Metrics')}>
-      <div className="jp-MomoJobs-controls">
-        <label htmlFor={`${id}-x`}>{trans.__('x-axis')}</label>
-        <select
-          id={`${id}-x`}
-          className="jp-mod-styled"
-          value={model.x}
-          onChange={e => {
-            model.x = e.target.value as MetricX;
-          }}
-        >
-          <option value="time">{trans.__('time')}</option>
-          <option value="step">{trans.__('step')}</option>
-          <option value="epoch">{trans.__('epoch')}</option>
-        </select>
-        <label htmlFor={`${id}-smooth`}>{trans.__('smoothing')}</label>
-        <input
-          id={`${id}-smooth`}
-          type="range"
-          min={0}
-          max={0.99}
-          step={0.01}
-          value={model.smoothing}
-          onChange={e => {
-            model.smoothing = parseFloat(e.target.value);
-          }}
-        />
-        <span className="jp-MomoJobs-smoothValue">
-          {formatNumber(model.smoothing, {
-            minimumFractionDigits: 2,
-            maximumFractionDigits: 2
-          })}
-        </span>
-        <label className="jp-MomoJobs-check">
-          <input
-            type="checkbox"
-            checked={model.logScale}
-            onChange={e => {
-              model.logScale = e.target.checked;
-            }}
-          />
-          {trans.__('log scale')}
-        </label>
+      <ChartControls options={model}>
         <button
           className="jp-mod-styled jp-MomoJobs-button"
           onClick={props.onDownloadCsv}
-          disabled={!series.length && !other.length}
+          disabled={!all.length && !other.length}
         >
           {trans.__('Download CSV')}
         </button>
-      </div>
+      </ChartControls>
       {model.error && (
         <div className="jp-MomoJobs-error" role="alert">
           {model.error}
@@ -156,22 +141,24 @@ export function MetricsPanel(props: IMetricsPanelProps): JSX.Element {
       )}
       {data && !series.length && !other.length && (
         <div className="jp-MomoJobs-empty">
-          {trans.__('No metrics yet. A line like this in the output adds one:')}{' '}
-          <code>{'{"metric": "loss", "value": 0.5}'}</code>
+          {trans.__('No metrics yet. A line like')}{' '}
+          <code>{'{"metric": "loss", "value": 0.5}'}</code>{' '}
+          {trans.__('in the output adds one.')}
         </div>
       )}
-      <div className="jp-MomoJobs-charts">
-        {series.map(s => (
-          <SeriesChart
-            key={s.name}
-            series={s}
-            xKind={data!.x}
-            smoothing={model.smoothing}
-            logScale={model.logScale}
-          />
-        ))}
-      </div>
+      <div className="jp-MomoJobs-charts">{series.map(chart)}</div>
       {other.length > 0 && <OtherTable rows={other} />}
+      {(system.length > 0 || notices.length > 0) && (
+        <section className="jp-MomoJobs-system" aria-label={trans.__('System')}>
+          <h3 className="jp-MomoJobs-sectionTitle">{trans.__('System')}</h3>
+          {notices.map(text => (
+            <div key={text} className="jp-MomoJobs-note" role="note">
+              {text}
+            </div>
+          ))}
+          <div className="jp-MomoJobs-charts">{system.map(chart)}</div>
+        </section>
+      )}
     </section>
   );
 }

@@ -14,6 +14,7 @@ import {
   formatDuration,
   formatNumber,
   jobDuration,
+  jobTimeLeft,
   jobWaited
 } from '../format';
 import { trans } from '../i18n';
@@ -29,6 +30,8 @@ export interface IJobActions {
   remove(id: string): void;
   openConsole(job: IJob): void;
   openFile(path: string): void;
+  /** Open the Runs view (which overlays the selected jobs). */
+  openRuns?(): void;
 }
 
 export function IconButton(props: {
@@ -59,13 +62,18 @@ export function IconButton(props: {
  * The status of a job in words: "queued #2", "running", ...
  */
 export function statusText(job: IJob): string {
+  const attempt = job.attempt ?? 1;
+  const of =
+    attempt > 1
+      ? ' ' + trans.__('(attempt %1/%2)', attempt, (job.retries ?? 0) + 1)
+      : '';
   if (job.status === 'queued' && job.queue_position) {
-    return trans.__('queued #%1', formatNumber(job.queue_position));
+    return trans.__('queued #%1', formatNumber(job.queue_position)) + of;
   }
   if (job.status === 'failed' && job.exit_code !== null) {
-    return trans.__('failed (exit %1)', job.exit_code);
+    return trans.__('failed (exit %1)', job.exit_code) + of;
   }
-  return statusName(job.status);
+  return statusName(job.status) + of;
 }
 
 /**
@@ -114,6 +122,10 @@ export function timeText(job: IJob, now: number): string {
       : trans.__('waiting %1', formatDuration(waited));
   }
   const d = jobDuration(job, now);
+  const left = jobTimeLeft(job, now);
+  if (d !== null && left !== null) {
+    return trans.__('%1 · %2 left', formatDuration(d), formatDuration(left));
+  }
   return d === null ? '' : formatDuration(d);
 }
 

@@ -4,7 +4,7 @@
 import { Dialog, ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import type { IResources } from '../api';
+import type { IJob, IResources } from '../api';
 import {
   CreateJobForm,
   ICreateJobValue,
@@ -37,6 +37,7 @@ export class CreateJobBody
         placeholderName={this._options.placeholderName}
         resources={this._resources}
         kernels={this._options.kernels}
+        jobs={this._options.jobs}
         initial={this._value}
         onChange={v => {
           this._value = v;
@@ -62,5 +63,7 @@ export namespace CreateJobBody {
     resources: Promise<IResources>;
     kernels: IKernelChoice[];
     initial: ICreateJobValue;
+    /** This server's jobs, by id (to name the one holding a GPU). */
+    jobs?: (id: string) => IJob | undefined;
   }
 }

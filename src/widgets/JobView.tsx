@@ -60,12 +60,17 @@ export class JobView extends Panel {
     const side = new Panel();
     side.addClass('jp-MomoJobs-side');
     const metrics = ReactWidget.create(
-      <UseSignal signal={model.metrics.changed}>
+      <UseSignal signal={model.changed}>
         {() => (
-          <MetricsPanel
-            model={model.metrics}
-            onDownloadCsv={() => options.downloadCsv(model.jobId)}
-          />
+          <UseSignal signal={model.metrics.changed}>
+            {() => (
+              <MetricsPanel
+                model={model.metrics}
+                onDownloadCsv={() => options.downloadCsv(model.jobId)}
+                telemetryNote={model.job?.telemetry_note}
+              />
+            )}
+          </UseSignal>
         )}
       </UseSignal>
     );

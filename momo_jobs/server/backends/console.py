@@ -21,6 +21,7 @@ from pathlib import Path
 from queue import Empty
 
 from ...job.files import ExitRecord, RunSpec
+from ...job.limits import parse_time_limit_signal
 from ...job.recorder import LogRecorder
 from ...vocabulary import Inventory, JobFiles
 from .base import Backend, LaunchError
@@ -144,6 +145,9 @@ class ConsoleBackend(Backend):
         if self.serverapp is None:
             raise LaunchError("console jobs need the Jupyter server's kernels")
         kernel_name = run.kernel or self.kernels.default_kernel_name
+        earlier = self._consoles.pop(run.job_id, None)
+        if earlier is not None:  # a retried job: its failed attempt's kernel goes
+            await self._shutdown(earlier, now=True)
         # Known (alive) from now on: the kernel takes a while to start.
         console = self._consoles[run.job_id] = _Console(run.job_id, run.folder, "", run.stop_grace)
         try:
@@ -247,6 +251,15 @@ class ConsoleBackend(Backend):
         record.save(console.folder)
         # Only now: until the exit record is written, the job must not look vanished.
         console.finished_at = time.monotonic()
+
+    async def warn(self, run: RunSpec, time_limit_signal: str) -> None:
+        """The signal to the kernel that runs the script (a handler the script set runs)."""
+        console = self._consoles.get(run.job_id)
+        if console is None or console.kernel_id not in self.kernels:
+            return
+        pid = getattr(getattr(self.kernels.get_kernel(console.kernel_id), "provisioner", None), "pid", None)
+        if pid:
+            signal_if_there(int(pid), parse_time_limit_signal(time_limit_signal)[0])
 
     # stopping and cleaning up
 

@@ -18,11 +18,12 @@ from ..gpus import gpu_inventory
 from ...job.files import RunSpec, read_json
 from ...vocabulary import Inventory, JobFiles
 from .base import Backend, LaunchError
-from .processes import process_alive, signal_if_there, supervisor_serves
+from .processes import process_alive, processes_of_job, signal_if_there, supervisor_serves
 
 
 class LocalBackend(Backend):
     name = "local"
+    keeps_time_limit = True  # the supervisor does, from job.json
 
     def __init__(self, settings, log=None):
         super().__init__(settings, log)
@@ -118,3 +119,11 @@ class LocalBackend(Backend):
         info = read_json(Path(run.folder) / JobFiles.SUPERVISOR) or {}
         if info.get("pgid"):
             signal_if_there(int(info["pgid"]), signal.SIGKILL, group=True)
+
+    async def end_leftovers(self, run: RunSpec) -> str | None:
+        info = read_json(Path(run.folder) / JobFiles.SUPERVISOR) or {}
+        if info.get("pgid"):
+            signal_if_there(int(info["pgid"]), signal.SIGKILL, group=True)
+        for pid in processes_of_job(run.job_id):
+            signal_if_there(pid, signal.SIGKILL)
+        return "the job's supervisor died (nothing recorded its processes any more, so they were ended)"

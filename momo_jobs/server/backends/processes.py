@@ -40,3 +40,23 @@ def signal_if_there(pid: int, sig: int, group: bool = False) -> None:
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def processes_of_job(job_id: str) -> list[int]:
+    """This user's live processes that a job started (its script and what that started,
+    even in sessions of their own): those with ``MOMO_JOB_ID=job_id`` in their environment."""
+    marker = f"MOMO_JOB_ID={job_id}".encode()
+    uid = os.getuid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

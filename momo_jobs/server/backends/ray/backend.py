@@ -10,34 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shlex
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from ....job.files import RunSpec
-from ....vocabulary import Inventory, JobFiles
+from ....vocabulary import Inventory
 from ..base import Backend
 from .http import RETRY_MAX, TERMINAL, RayDashboard, RayUnavailable, launch_error
-from .logcopy import LogCopy
+from .logcopy import LogCopy, submission_id
 from .room import Room, Share, needs
+from .workdir import entrypoint_for, stage, unstage
 
 RESOURCES_EVERY = 2.0  # seconds between looks at the cluster's resources
 REATTACH_WAIT = 60.0  # how long reattach records what an ended job left before returning
 
 
-def entrypoint_for(run: RunSpec) -> tuple[str, str]:
-    """The working dir that travels to the cluster, and the command run there."""
-    script = Path(run.script)
-    snapshot = run.folder / JobFiles.SNAPSHOT
-    working_dir = snapshot if snapshot in script.parents else script.parent
-    rel = script.relative_to(working_dir).as_posix()
-    # The cluster's Python: the interpreter path of this server means nothing there.
-    return str(working_dir), shlex.join(["python", rel, *run.args])
-
-
 def ray_env(run: RunSpec) -> dict[str, str]:
     env = {k: str(v) for k, v in run.env.items()}
     env["PYTHONUNBUFFERED"] = "1"
+    # The server's folder means nothing on the node: Ray puts the working dir on the path.
+    path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != run.cwd]
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
+    else:
+        env.pop("PYTHONPATH", None)
+    env.pop("MOMO_RESULTS_DIR", None)  # carryback sets it to the node's results/
     if run.resource == "gpu":
         env.pop("CUDA_VISIBLE_DEVICES", None)  # Ray sets it to the GPUs it assigns
     else:
@@ -97,9 +94,12 @@ class RayBackend(Backend):
         while True:
             await asyncio.sleep(RESOURCES_EVERY if not failures else min(RETRY_MAX, RESOURCES_EVERY * 2 ** failures))
             try:
+                before = self.room.inventory()
                 await self.room.measure()
                 self._forget_ended()
-                if self.room.held_back:
+                # A queue held back by has_room, or by an inventory that lacked room (none
+                # measured yet: no CPU slots), may start now.
+                if self.room.held_back or self.room.inventory() != before:
                     self.room.held_back = False
                     self.on_room()
                 if failures:
@@ -134,19 +134,26 @@ class RayBackend(Backend):
     async def launch(self, run: RunSpec) -> None:
         if self._following(run.job_id):
             return
-        working_dir, entrypoint = entrypoint_for(run)
+        entrypoint = entrypoint_for(run)
         job = self._new_job(run, entrypoint)
         self.room.take_reservation(job.share.gpus)
         self._jobs[run.job_id] = job  # counted against the cluster's room from now on
         try:
-            await self.dashboard.submit(run.job_id, entrypoint, working_dir, ray_env(run),
+            working_dir = await asyncio.to_thread(stage, run)
+        except Exception:
+            self._jobs.pop(run.job_id, None)
+            raise
+        try:
+            await self.dashboard.submit(submission_id(run), entrypoint, str(working_dir), ray_env(run),
                                         cpus=job.share.cpus, gpus=job.share.gpus)
         except Exception as exc:
             if isinstance(exc, RayUnavailable) or (
-                    "already exists" not in str(exc) and not await self._exists_after_error(run.job_id)):
+                    "already exists" not in str(exc) and not await self._exists_after_error(submission_id(run))):
                 self._jobs.pop(run.job_id, None)
                 raise launch_error(exc) from exc
             # Submitted before (a retry, or an answer lost on the way): it runs once.
+        finally:
+            await asyncio.to_thread(unstage, run)
         self._follow(job)
 
     def _following(self, job_id: str) -> bool:
@@ -160,29 +167,28 @@ class RayBackend(Backend):
             return False
 
     async def stop(self, run: RunSpec) -> None:
-        await self.dashboard.stop_job(run.job_id)
+        await self.dashboard.stop_job(submission_id(run))
 
     async def is_alive(self, run: RunSpec) -> bool:
         job = self._jobs.get(run.job_id)
         if job is not None and job.share.ended_at is None and not job.copied:
             return True  # being submitted, or followed: the copy writes exit.json once Ray reports the end
         try:
-            info = await self.dashboard.job_info(run.job_id)
+            info = await self.dashboard.job_info(submission_id(run))
         except Exception:
             return True  # can't tell: the cluster may be back in a moment
         return info is not None and info.get("status") not in TERMINAL
 
     async def reattach(self, run: RunSpec) -> bool:
         try:
-            info = await self.dashboard.job_info(run.job_id)
+            info = await self.dashboard.job_info(submission_id(run))
         except Exception as exc:
             # The cluster may come back: keep following, the copy retries meanwhile.
             self.log.warning("momo-jobs: Ray does not answer about job %s yet: %s", run.job_id, exc)
             info = {}
         if info is None:
             return False
-        _, entrypoint = entrypoint_for(run)
-        job = self._new_job(run, info.get("entrypoint") or entrypoint, start_ms=info.get("start_time"))
+        job = self._new_job(run, info.get("entrypoint") or entrypoint_for(run), start_ms=info.get("start_time"))
         self._follow(job)
         if info.get("status") in TERMINAL:
             # It ended while the server was down: record the rest now, unless that takes long.

@@ -25,6 +25,7 @@ from ....job.protocol import MAX_METRIC_LINE
 from ....job.recorder import LogRecorder
 from .http import RETRY_MAX, TERMINAL, RayDashboard, gist
 from .room import Share
+from .workdir import results_note
 
 # A log polled whole while it is shorter than this (characters); streamed after.
 POLL_LIMIT = 256 << 10
@@ -44,6 +45,12 @@ RAY_SETUP_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\s+[A-Z]+ "
                             r"(job_manager|job_supervisor|runtime_env\w*|packaging|working_dir|setup_hook\w*)\.py:\d+ -- ")
 # The marker is looked for in this many characters of the job's output; past them it is the job's.
 MARKER_SEARCH_LIMIT = 1 << 20
+
+
+def submission_id(run: RunSpec) -> str:
+    """Ray's id of the job's attempt: the job id, and for a retried attempt the id and
+    its number (Ray keeps every submission id it was given)."""
+    return run.job_id if run.attempt <= 1 else f"{run.job_id}-attempt{run.attempt}"
 
 
 class JobMissing(Exception):
@@ -149,6 +156,7 @@ class LogCopy:
         self.missing_since: float | None = None
         self.failures = 0  # reads of Ray that failed in a row
         self.last_info: dict | None = None
+        self.ray_id = submission_id(run)
 
     async def follow(self) -> None:
         run = self.run
@@ -192,16 +200,17 @@ class LogCopy:
         else:
             record = exit_record(info)
             self.share.end_ms = info.get("end_time") or int(time.time() * 1000)
+            record.add_reason(results_note(run))
         if lost:
-            note = f"the end of its log could not be read from Ray ({lost})"
-            record.reason = f"{record.reason}; {note}" if record.reason else note
+            record.add_reason(f"the end of its log could not be read from Ray ({lost})")
         # Free for the room before exit.json says the job is over.
         self.share.ended_at = time.monotonic()
         record.save(run.folder)
 
     def _cursor(self, recorder: LogRecorder) -> LogCursor:
-        marker = ENTRYPOINT_MARKER.format(job_id=self.run.job_id, entrypoint=self.entrypoint)
-        return LogCursor(marker, recorder.size)
+        marker = ENTRYPOINT_MARKER.format(job_id=self.ray_id, entrypoint=self.entrypoint)
+        # output.log holds earlier attempts' lines before this attempt's: Ray's log is this attempt's alone.
+        return LogCursor(marker, max(0, recorder.size - self.run.log_start))
 
     def _note(self, info: dict) -> None:
         self.last_info = info
@@ -213,7 +222,7 @@ class LogCopy:
     async def _poll(self, recorder: LogRecorder) -> dict | None:
         """Polls the whole log while it is small. Returns Ray's final record of the
         job once everything is copied, None to go on by streaming."""
-        job_id = self.run.job_id
+        job_id = self.ray_id
         interval = POLL_MIN
         checked = 0.0
         began = time.monotonic()
@@ -245,7 +254,7 @@ class LogCopy:
     async def _stream(self, recorder: LogRecorder) -> dict | None:
         """Follows the log through Ray's websocket. Returns Ray's final record of the
         job once everything is copied, None to try again."""
-        job_id = self.run.job_id
+        job_id = self.ray_id
         cursor = self._cursor(recorder)
         stream = await self.dashboard.log_stream(job_id)
 
