@@ -44,6 +44,26 @@ export function codeText(code: string): string | null {
       return trans.__('Unknown example');
     case 'path_invalid':
       return trans.__('The path is not valid');
+    case 'time_limit_invalid':
+      return trans.__('The time limit is not valid');
+    case 'time_limit_signal_invalid':
+      return trans.__(
+        'The warning before the time limit is not valid (e.g. USR1@60, with a time limit)'
+      );
+    case 'retries_invalid':
+      return trans.__('Retries must be a whole number from 0 to 10');
+    case 'grid_invalid':
+      return trans.__(
+        "The sweep's grid is not valid: NAME=V1,V2, each value once"
+      );
+    case 'grid_too_large':
+      return trans.__("The sweep's grid makes too many jobs");
+    case 'max_parallel_invalid':
+      return trans.__('"At most at once" must be a whole number of at least 1');
+    case 'compare_ids_missing':
+      return trans.__('Choose at least one run to compare');
+    case 'compare_too_many':
+      return trans.__('Too many runs to compare at once');
     case 'path_outside_root':
       return trans.__("The path leads outside the server's root folder");
     case 'forbidden':
@@ -54,6 +74,8 @@ export function codeText(code: string): string | null {
       return trans.__('No such file');
     case 'job_not_found':
       return trans.__('No such job');
+    case 'sweep_not_found':
+      return trans.__('No such sweep');
     case 'conflict':
       return trans.__('Not possible in the current state');
     case 'job_not_stoppable':

@@ -160,7 +160,9 @@ export function parseDuration(text: string): number | null {
   const units: { [unit: string]: number } = { d: 86400, h: 3600, m: 60, s: 1 };
   const part = /(\d+(?:\.\d+)?)([dhms])/g;
   if (t.replace(part, '') !== '') {
-    throw new Error(`"${text}" is not a duration (e.g. 2h30m, 90s, 45)`);
+    throw new Error(
+      trans.__('"%1" is not a duration (e.g. 2h30m, 90s, 45)', text)
+    );
   }
   let seconds = 0;
   let m: RegExpExecArray | null;
@@ -191,7 +193,7 @@ export function parseGrid(text: string): { [param: string]: string[] } {
             .map(v => v.trim())
             .filter(v => v);
     if (!name || !values.length) {
-      throw new Error(`"${line.trim()}" is not NAME=V1,V2`);
+      throw new Error(trans.__('"%1" is not NAME=V1,V2', line.trim()));
     }
     grid[name] = values;
   }

@@ -13,11 +13,12 @@ CODES = (
     "bad_request", "invalid_json", "invalid_field", "unknown_status", "gpu_count_invalid", "no_gpus",
     "gpu_count_exceeds", "not_a_script", "not_a_notebook", "notebook_malformed", "notebook_not_python",
     "prepare_failed", "kernel_not_found", "kernel_not_python", "backend_unavailable", "example_unknown",
-    "path_invalid",
+    "path_invalid", "time_limit_invalid", "time_limit_signal_invalid", "retries_invalid", "grid_invalid",
+    "grid_too_large", "max_parallel_invalid", "compare_ids_missing", "compare_too_many",
     # 403
     "path_outside_root", "forbidden",
     # 404
-    "not_found", "file_not_found", "job_not_found",
+    "not_found", "file_not_found", "job_not_found", "sweep_not_found",
     # 409
     "conflict", "job_not_stoppable", "job_not_deletable", "snapshot_missing", "file_exists",
     # 413

@@ -96,24 +96,25 @@ def _policies(body: dict) -> dict:
     time_limit = body.get("time_limit")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not 0 < time_limit <= MAX_TIME_LIMIT):
-        raise BadRequest(f"time_limit must be a number of seconds over 0 (at most {MAX_TIME_LIMIT:g})")
+        raise BadRequest(f"time_limit must be a number of seconds over 0 (at most {MAX_TIME_LIMIT:g})",
+                         code="time_limit_invalid")
     signal_text = body.get("time_limit_signal")
     if signal_text is not None:
         if not isinstance(signal_text, str):
-            raise BadRequest("time_limit_signal must be a string like USR1@60")
+            raise BadRequest("time_limit_signal must be a string like USR1@60", code="time_limit_signal_invalid")
         if time_limit is None:
-            raise BadRequest("time_limit_signal needs a time_limit")
+            raise BadRequest("time_limit_signal needs a time_limit", code="time_limit_signal_invalid")
         try:
             sig, before = parse_time_limit_signal(signal_text)
         except ValueError as exc:
-            raise BadRequest(f"time_limit_signal: {exc}") from None
+            raise BadRequest(f"time_limit_signal: {exc}", code="time_limit_signal_invalid") from None
         signal_text = f"{sig.name.removeprefix('SIG')}@{before:g}"
     retries = body.get("retries", 0)
     if not _is_whole(retries) or not 0 <= retries <= MAX_RETRIES:
-        raise BadRequest(f"retries must be a whole number from 0 to {MAX_RETRIES}")
+        raise BadRequest(f"retries must be a whole number from 0 to {MAX_RETRIES}", code="retries_invalid")
     retry_on_time_limit = body.get("retry_on_time_limit", False)
     if not isinstance(retry_on_time_limit, bool):
-        raise BadRequest("retry_on_time_limit must be true or false")
+        raise BadRequest("retry_on_time_limit must be true or false", code="invalid_field")
     return {"time_limit": None if time_limit is None else float(time_limit), "time_limit_signal": signal_text,
             "retries": retries, "retry_on_time_limit": retry_on_time_limit}
 
@@ -132,20 +133,22 @@ class SweepRequest:
         body = _object(body)
         grid = body.get("grid")
         if not isinstance(grid, dict) or not grid:
-            raise BadRequest('grid must be an object of parameters and their values, e.g. {"lr": ["0.1", "0.01"]}')
+            raise BadRequest('grid must be an object of parameters and their values, e.g. {"lr": ["0.1", "0.01"]}',
+                             code="grid_invalid")
         for name, values in grid.items():
             if not PARAM_NAME.match(name):
-                raise BadRequest(f"{name!r} is not a parameter name (letters, digits, _ . -)")
+                raise BadRequest(f"{name!r} is not a parameter name (letters, digits, _ . -)", code="grid_invalid")
             if (not isinstance(values, list) or not values
                     or not all(isinstance(v, str) and v.strip() for v in values)):
-                raise BadRequest(f"grid[{name!r}] must be a non-empty list of non-empty strings")
+                raise BadRequest(f"grid[{name!r}] must be a non-empty list of non-empty strings", code="grid_invalid")
             if len(set(values)) != len(values):
-                raise BadRequest(f"grid[{name!r}] holds a value twice")
+                raise BadRequest(f"grid[{name!r}] holds a value twice", code="grid_invalid")
         if combination_count(grid) > MAX_COMBINATIONS:
-            raise BadRequest(f"the grid makes {combination_count(grid)} jobs; at most {MAX_COMBINATIONS}")
+            raise BadRequest(f"the grid makes {combination_count(grid)} jobs; at most {MAX_COMBINATIONS}",
+                             code="grid_too_large")
         max_parallel = body.get("max_parallel")
         if max_parallel is not None and (not _is_whole(max_parallel) or max_parallel < 1):
-            raise BadRequest("max_parallel must be a whole number of at least 1")
+            raise BadRequest("max_parallel must be a whole number of at least 1", code="max_parallel_invalid")
         job = SubmitRequest.from_json({k: v for k, v in body.items() if k not in ("grid", "max_parallel")})
         return cls(job=job, grid={k: list(v) for k, v in grid.items()}, max_parallel=max_parallel)
 
@@ -262,8 +265,8 @@ class CompareQuery:
     def parse(cls, ids: str, names: str, x: str, max_points: int) -> "CompareQuery":
         job_ids = list(dict.fromkeys(_names(ids)))
         if not job_ids:
-            raise BadRequest("ids must name at least one job: ids=a,b")
+            raise BadRequest("ids must name at least one job: ids=a,b", code="compare_ids_missing")
         if len(job_ids) > MAX_COMPARED:
-            raise BadRequest(f"at most {MAX_COMPARED} jobs can be compared at once")
+            raise BadRequest(f"at most {MAX_COMPARED} jobs can be compared at once", code="compare_too_many")
         metrics = MetricsQuery.parse(x, names, max_points)
         return cls(job_ids, metrics.names, metrics.x, metrics.max_points)

@@ -215,7 +215,7 @@ class JobService:
     def _sweep_json(self, sweep_id: str) -> dict:
         sweep = self.store.get_sweep(sweep_id)
         if sweep is None:
-            raise NotFound(f"no sweep {sweep_id!r}")
+            raise NotFound(f"no sweep {sweep_id!r}", code="sweep_not_found")
         return {"sweep_id": sweep_id, "name": sweep["name"], "grid": sweep["grid"],
                 "max_parallel": sweep["max_parallel"], "created_at": sweep["created_at"],
                 "jobs": [self._json(j) for j in self.store.sweep_jobs(sweep_id)]}
@@ -249,7 +249,7 @@ class JobService:
         """The sweep again, as a new sweep: each of its jobs rerun from its snapshot."""
         sweep = self.store.get_sweep(sweep_id)
         if sweep is None:
-            raise NotFound(f"no sweep {sweep_id!r}")
+            raise NotFound(f"no sweep {sweep_id!r}", code="sweep_not_found")
         jobs = self.store.sweep_jobs(sweep_id)
         new_id = self._new_sweep(sweep["name"], sweep["grid"], sweep["max_parallel"])
         for job in jobs:

@@ -134,7 +134,7 @@ def compared_runs(client: JobsClient, ids: list[str]) -> list[dict]:
     runs = client.runs(ids=ids, limit=len(ids))["runs"]
     missing = [i for i in ids if i not in {r["id"] for r in runs}]
     if missing:
-        raise ClientError(f"no job {', '.join(missing)}", 404)
+        raise ClientError(_("no job {ids}").format(ids=", ".join(missing)), 404)
     return runs
 
 
@@ -153,7 +153,7 @@ def _print_compare(runs: list[dict], metric: str | None, as_csv: bool) -> None:
         print("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip())
     same = shared_params(runs)
     if same:
-        print("same in every run: " + ", ".join(f"{k}={v}" for k, v in same.items()))
+        print(_("same in every run: {params}").format(params=", ".join(f"{k}={v}" for k, v in same.items())))
     print(best_text(runs, metric))
 
 

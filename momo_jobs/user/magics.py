@@ -26,7 +26,7 @@ from IPython.display import display
 from ..vocabulary import FINAL
 from .client import ClientError, JobsClient, server_root
 from .display import JobTable, chart_bundle, compare_bundle, default_metric, run_rows, status_bundle, status_text
-from .i18n import _
+from .i18n import _, ngettext
 from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 POLL_SECONDS = 1.0
@@ -270,15 +270,19 @@ class JobMagics(Magics):
         self._last_sweep = sweep["sweep_id"]
         if sweep["jobs"]:
             self._last_job = sweep["jobs"][0]["id"]
-        print(f"sweep {sweep['sweep_id']}: {len(sweep['jobs'])} jobs"
-              + (f", at most {sweep['max_parallel']} at once" if sweep.get("max_parallel") else ""))
+        count = len(sweep["jobs"])
+        line = ngettext("sweep {sweep}: {count} job", "sweep {sweep}: {count} jobs", count)
+        if sweep.get("max_parallel"):
+            line = ngettext("sweep {sweep}: {count} job, at most {parallel} at once",
+                            "sweep {sweep}: {count} jobs, at most {parallel} at once", count)
+        print(line.format(sweep=sweep["sweep_id"], count=count, parallel=sweep.get("max_parallel")))
         return JobTable(Job(j) for j in sweep["jobs"])
 
     def _sweep_id(self, ref: str | None) -> str:
         """A sweep's id; the last one this kernel started by default."""
         ref = ref or getattr(self, "_last_sweep", None)
         if not ref:
-            raise UsageError("give a sweep id (no sweep was started from this kernel yet)")
+            raise UsageError(_("give a sweep id (no sweep was started from this kernel yet)"))
         return ref
 
     def _submit_cell(self, cell: str, kwargs: dict) -> Job:
@@ -510,7 +514,8 @@ class JobMagics(Magics):
                 raise UsageError(f"%job needs a command: {', '.join(COMMANDS)} (see %job --help)")
             opts = self.parser.parse_args(words)
             if script_args and opts.command not in ("submit", "sweep"):
-                raise UsageError(f"%job {opts.command}: arguments after -- are only for submit and sweep")
+                raise UsageError(_("%job {command}: arguments after -- are only for submit and sweep").format(
+                    command=opts.command))
             if opts.command in ("submit", "sweep"):
                 opts.args = script_args
             if opts.command == "submit":

@@ -4,7 +4,7 @@
  * placeholders) with words outside the brackets did not, and fails here.
  * Only data may stand outside: job names, paths, metric names, values.
  */
-import { Notification } from '@jupyterlab/apputils';
+import { Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -12,9 +12,12 @@ import * as React from 'react';
 
 import { ApiError, IJob, IResources } from '../api';
 import { addCommands, notifyFinished } from '../commands';
+import { addRunsCommands } from '../runscommands';
+import { RunsModel } from '../runsmodel';
 import { JobLifeButtons } from '../components/common';
 import { CreateJobForm } from '../components/CreateJobForm';
 import { JobHeader, ResultsList } from '../components/JobDetails';
+import { GpuHolders } from '../components/GpuHolders';
 import { JobsPanel } from '../components/JobsPanel';
 import { makeOptions, xLabel } from '../components/MetricChart';
 import { MetricsPanel } from '../components/MetricsPanel';
@@ -23,8 +26,17 @@ import { setTranslator } from '../i18n';
 import { JobsModel, LogFollower, MetricsModel } from '../model';
 import { TerminalBuffer } from '../terminal';
 import { JobsSidebar } from '../widgets/JobsSidebar';
+import { RunsView } from '../widgets/RunsView';
 import { LogView } from '../widgets/LogView';
-import { FakeServer, flush, makeJob } from './fakeserver';
+import {
+  FakeServer,
+  flush,
+  makeJob,
+  makeRun,
+  serveCompare,
+  serveRuns,
+  summary
+} from './fakeserver';
 
 // react-dom ships no types here; createRoot is all the test needs of it
 declare const require: (name: string) => any;
@@ -79,7 +91,12 @@ const DATA = [
   'out of memory',
   'boom',
   'log?format=raw',
-  '--lr 0.1'
+  '--lr 0.1',
+  'user2',
+  'accuracy',
+  'batch_size',
+  'sw1',
+  'GiB'
 ];
 
 function plainWords(text: string, data: string[]): string | null {
@@ -372,12 +389,19 @@ describe('every widget under a pseudo-locale', () => {
             name: '',
             gpus: 1,
             args: '',
-            kernel: 'python3'
+            kernel: 'python3',
+            sweep: resources === gpus,
+            grid: 'lr=0.1,0.01',
+            timeLimit: '2h',
+            retries: 1
           }}
           onChange={() => undefined}
         />
       );
-      expect(untranslated(form, ['train-1'])).toEqual([]);
+      // the grid's text and its example are parameters and values: data
+      expect(
+        untranslated(form, ['train-1', 'lr=0.1,0.01', 'batch_size=64,128'])
+      ).toEqual([]);
     }
   });
 
@@ -423,5 +447,207 @@ describe('every widget under a pseudo-locale', () => {
         expect(plainWords(commands.caption(id, args), [])).toBeNull();
       }
     }
+  });
+
+  it('translates the Runs view: table, sweep groups, columns, overlay', async () => {
+    const runs = [
+      makeRun({
+        name: 'lr-0.1',
+        sweep_id: 'sw1',
+        status: 'running',
+        params: { lr: '0.1', batch_size: '64' },
+        metrics: {
+          loss: summary([2, 0.9]),
+          accuracy: summary([0.5, 0.8]),
+          'sys/cpu_percent': summary([90, 120])
+        },
+        peak: { cpu_percent: 120, rss_bytes: 2e9, gpu_memory_bytes: null }
+      }),
+      makeRun({
+        name: 'lr-0.01',
+        sweep_id: 'sw1',
+        status: 'failed',
+        params: { lr: '0.01', batch_size: '64' },
+        metrics: { loss: summary([2, 0.3]) }
+      }),
+      makeRun({ name: 'baseline', status: 'queued', started_at: null })
+    ];
+    // jsdom draws no canvas: the overlay's charts get a context that does nothing
+    const canvas = jest
+      .spyOn(HTMLCanvasElement.prototype, 'getContext')
+      .mockImplementation(
+        () =>
+          new Proxy({} as any, {
+            get: (target, key) =>
+              key in target
+                ? target[key]
+                : key === 'measureText'
+                  ? () => ({ width: 0 })
+                  : () => undefined
+          })
+      );
+    (globalThis as any).Path2D ??= class {
+      moveTo(): void {}
+      lineTo(): void {}
+      rect(): void {}
+      arc(): void {}
+      closePath(): void {}
+      bezierCurveTo(): void {}
+    };
+    const server = new FakeServer();
+    serveRuns(server, () => runs);
+    serveCompare(server, () =>
+      runs.map(r => ({
+        job: r.id,
+        name: 'loss',
+        x: [0, 1],
+        y: [1, 0.5],
+        count: 2
+      }))
+    );
+    const jobs = new JobsModel({ client: server.client(), refreshMs: 0 });
+    const model = new RunsModel({ jobs, pollMs: 0, batchMs: 0 });
+    const data = [
+      'lr',
+      'lr-0.1',
+      'lr-0.01',
+      'baseline',
+      ...runs.map(r => r.id)
+    ];
+
+    const view = new RunsView({
+      model,
+      actions: { ...actions, openRuns: () => undefined } as any
+    });
+    Widget.attach(view, document.body);
+    await act(async () => {
+      await new Promise(resolve => setTimeout(resolve, 10));
+    });
+    expect(untranslated(view.node, data)).toEqual([]); // loading
+    await act(async () => {
+      await model.refresh();
+      await flush();
+    });
+    expect(view.node.querySelector('.jp-MomoRuns-group')).not.toBeNull();
+    expect(untranslated(view.node, data)).toEqual([]);
+    expect(view.title.label).toBe('⟦Runs⟧');
+    expect(plainWords(view.title.caption, [])).toBeNull();
+    await act(async () => {
+      model.selection.set(runs.map(r => r.id));
+      await new Promise(resolve => setTimeout(resolve, 10));
+      await view.compare.refresh();
+      await flush();
+    });
+    expect(view.node.innerHTML).toContain(
+      '⟦Chart of %1 for %2 runs⟧'.replace('%1', 'loss').replace('%2', '3')
+    );
+    expect(view.node.textContent).toContain('⟦running⟧');
+    expect(untranslated(view.node, data)).toEqual([]);
+    await act(async () => {
+      model.filter = 'no-such-run';
+      await flush();
+    });
+    expect(untranslated(view.node, data)).toEqual([]);
+    for (const column of model.columns) {
+      expect(plainWords(column.label, [...DATA, ...data])).toBeNull();
+      expect(plainWords(column.title, [...DATA, ...data])).toBeNull();
+    }
+    view.dispose();
+
+    const empty = new RunsModel({
+      jobs: new JobsModel({ client: server.client(), refreshMs: 0 }),
+      pollMs: 0,
+      batchMs: 0
+    });
+    serveRuns(server, () => []);
+    await empty.refresh();
+    const none = new RunsView({ model: empty, actions });
+    Widget.attach(none, document.body);
+    await act(async () => {
+      await new Promise(resolve => setTimeout(resolve, 10));
+    });
+    expect(untranslated(none.node)).toEqual([]);
+    none.dispose();
+
+    const commands = new CommandRegistry();
+    addRunsCommands(
+      { app: { commands, shell: {} }, model: jobs } as any,
+      new WidgetTracker({ namespace: 'momo-runs-test' }) as any
+    );
+    const ids = commands
+      .listCommands()
+      .filter(id => id.startsWith('momo-jobs:'));
+    expect(ids.length).toBeGreaterThanOrEqual(1);
+    for (const id of ids) {
+      expect(plainWords(commands.label(id, {}), [])).toBeNull();
+      expect(plainWords(commands.caption(id, {}), [])).toBeNull();
+    }
+    canvas.mockRestore();
+  });
+
+  it('translates who holds each GPU, and a job’s attempts and time left', async () => {
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const holders = await render(
+      <GpuHolders
+        now={now}
+        jobs={id =>
+          id === 'j1' ? makeJob({ id: 'j1', name: 'train-3' }) : undefined
+        }
+        gpus={[
+          { index: '0', name: 'Tesla T4', memory: null, holder: 'j1' },
+          {
+            index: '1',
+            name: 'Tesla T4',
+            memory: null,
+            holder: null,
+            held_by: { user: 'user2', since: '2026-12-01T10:00:00Z', job: null }
+          },
+          {
+            index: '2',
+            name: 'Tesla T4',
+            memory: null,
+            holder: null,
+            held_by: { user: null, since: null, job: null }
+          },
+          { index: '3', name: 'Tesla T4', memory: null, holder: null }
+        ]}
+      />
+    );
+    expect(holders.querySelectorAll('li').length).toBe(4);
+    expect(untranslated(holders, ['train-3'])).toEqual([]);
+
+    const retried = makeJob({
+      status: 'running',
+      attempt: 2,
+      retries: 2,
+      time_limit: 3600,
+      deadline: '2099-01-01T00:00:00Z',
+      attempts: [
+        {
+          attempt: 1,
+          exit_code: 1,
+          reason: 'boom',
+          started_at: '2026-01-01T00:00:00Z',
+          finished_at: '2026-01-01T00:01:00Z'
+        }
+      ]
+    });
+    const header = await render(
+      <JobHeader
+        job={retried}
+        jobId={retried.id}
+        gone={false}
+        error={null}
+        actions={actions}
+      />
+    );
+    expect(untranslated(header, [retried.name, retried.id])).toEqual([]);
+    const server = new FakeServer();
+    server.routes['GET jobs'] = () => ({ body: { jobs: [retried], total: 1 } });
+    const model = new JobsModel({ client: server.client(), refreshMs: 0 });
+    await model.start();
+    const panel = await render(<JobsPanel model={model} actions={actions} />);
+    expect(untranslated(panel, [retried.name])).toEqual([]);
+    model.dispose();
   });
 });
