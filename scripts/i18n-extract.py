@@ -174,6 +174,10 @@ def catalogue_json(catalog: Catalog, language: str) -> dict:
         if message.context:
             key = f"{message.context}\u0004{key}"
         strings = list(message.string) if message.pluralizable else [message.string]
+        if message.pluralizable and len(strings) == 1:
+            # JupyterLab's Gettext takes a plural entry of one form for a singular one and
+            # ignores it; with one plural form (zh: plural=0) the second copy is never read
+            strings *= 2
         data[key] = strings
     return dict(sorted(data.items()))
 

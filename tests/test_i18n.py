@@ -94,6 +94,10 @@ def test_the_jupyterlab_catalogue_has_the_language_pack_layout():
     assert data[""]["domain"] == "momo_jobs" and data[""]["plural_forms"] == "nplurals=1; plural=0;"
     assert data[""]["language"] == "zh-CN"  # as JupyterLab names the locale it looks messages up in
     assert data["Create Job"] == ["创建任务"] and data["toolbar\u0004Create Job"] == ["创建任务"]
+    # a plural entry JupyterLab uses has more than one string, even in a language of one form
+    assert data["%1 run"] == ["%1 个运行记录", "%1 个运行记录"]
+    plurals = [m.id[0] for m in _catalog() if m.id and m.pluralizable and not m.context]
+    assert plurals and all(len(data[k]) > 1 for k in plurals)
 
 
 def test_every_error_code_the_api_answers_has_a_frontend_sentence():

@@ -39,6 +39,8 @@ interface IWords {
   create: string;
   completed: string;
   openJob: RegExp;
+  timeLimit: string;
+  retries: string;
 }
 
 const ENGLISH: IWords = {
@@ -48,7 +50,9 @@ const ENGLISH: IWords = {
   gpuMachine: 'GPU machine',
   create: 'Create',
   completed: 'completed',
-  openJob: /Open job/
+  openJob: /Open job/,
+  timeLimit: 'Time limit',
+  retries: 'Retries'
 };
 
 const CHINESE: IWords = {
@@ -58,7 +62,9 @@ const CHINESE: IWords = {
   gpuMachine: 'GPU 机器',
   create: '创建',
   completed: '已完成',
-  openJob: /查看任务/
+  openJob: /查看任务/,
+  timeLimit: '时间限制',
+  retries: '重试'
 };
 
 /** Export, then Create Job above the .py's editor, on a CPU machine, until it completes. */
@@ -101,6 +107,8 @@ async function tutorialFlow(
   await expect(dialog.locator('.jp-MomoJobs-createForm')).toBeVisible();
   await expect(dialog.locator('.jp-MomoJobs-script')).toContainText(`${stem}.py`);
   await expect(dialog.getByLabel(words.gpuMachine)).toBeEnabled();
+  await expect(dialog.getByLabel(words.timeLimit)).toBeVisible();
+  await expect(dialog.getByLabel(words.retries)).toBeVisible();
   await dialog.getByLabel(words.cpuMachine).check();
   if (shots) {
     await dialog.locator('.jp-Dialog-content').screenshot({ path: path.join(SCREENSHOTS, `${shots}-create-job.png`) });
@@ -185,5 +193,20 @@ test.describe('the tutorial flow in Chinese', () => {
     await expect(view.getByRole('heading', { name: '结果' })).toBeVisible();
     await expect(view.getByText('下载日志')).toBeVisible();
     await expect(page.locator('#momo-jobs-sidebar .jp-MomoJobs-title')).toHaveText('任务');
+
+    // the Runs view in Chinese: its tab, its columns, the run's status
+    await page.locator('#momo-jobs-sidebar').getByRole('button', { name: /打开运行记录视图/ }).click();
+    const runs = page.locator('.jp-MomoRuns-view');
+    await expect(runs).toBeVisible();
+    await expect(page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: '运行记录' })).toBeVisible();
+    const grid = runs.getByRole('grid', { name: '运行记录' });
+    await runs.getByLabel('筛选').fill('train_zh');
+    const row = grid.locator('.jp-MomoRuns-row[data-job-id]').first();
+    await expect(row.locator('[data-column="status"]')).toHaveText('已完成');
+    await expect(grid.locator('[role="columnheader"][data-column="status"]')).toHaveText('状态');
+    await expect(grid.locator('[role="columnheader"][data-column="best:loss"]')).toContainText('loss 最佳');
+    await row.locator('[data-column="name"]').click();
+    await expect(runs.locator('.jp-MomoRuns-overlay[data-metric="loss"]')).toHaveAttribute('data-lines', '1');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'zh-CN-runs-view.png') });
   });
 });
