@@ -26,7 +26,7 @@ $(BIN)/python:
 
 python-deps: $(BIN)/python
 	$(BIN)/pip install -q hatchling hatch-jupyter-builder hatch-nodejs-version editables 'jupyterlab>=4.2,<5'
-	$(BIN)/pip install -q --no-build-isolation -e '.[lab,examples,gpu,magics,ray,test]'
+	$(BIN)/pip install -q --no-build-isolation -e '.[lab,zh,examples,gpu,magics,ray,test]'
 
 frontend: $(BIN)/python
 	bash scripts/frontend-build.sh
@@ -35,7 +35,7 @@ start: setup
 	$(BIN)/momo-jobs example mnist $(WORKSPACE)/mnist
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) --ServerApp.port=$(PORT) $(ROOT_FLAG) $(WORKSPACE)/mnist/How_Train_Model.ipynb
 
-# Debian packages the tests need (Slurm and munge, Debian's python3-venv): see the script.
+# Debian packages the tests need (Slurm and munge, Debian's python3-venv, gettext): see the script.
 system-deps:
 	bash scripts/system-deps.sh
 

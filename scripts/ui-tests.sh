@@ -26,6 +26,14 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium
 fi
 export CHROMIUM_PATH
+# A font with Chinese glyphs, for the zh_CN test's screenshots (canvas and form
+# controls draw nothing for a character no installed font has).
+if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y fonts-noto-cjk
+fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # The extension must be built and known to JupyterLab.

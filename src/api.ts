@@ -110,6 +110,8 @@ export interface ISubmitRequest {
   args?: string[];
   env?: { [key: string]: string };
   kernel?: string;
+  /** Check and prepare the script, answer its warnings, queue nothing. */
+  dry_run?: boolean;
   time_limit?: number;
   time_limit_signal?: string;
   retries?: number;
@@ -127,6 +129,22 @@ export interface ISweep {
   name?: string;
   max_parallel?: number | null;
   jobs: IJob[];
+}
+
+/**
+ * What Python 3 can't compile in a script or notebook, one sentence each
+ * (`cell 3, line 2: invalid syntax (Python 2 print?)`); empty when it should run.
+ */
+export interface IWarned {
+  warnings?: string[];
+}
+
+export interface IExportResult extends IWarned {
+  path: string;
+}
+
+export interface ICheckResult extends IWarned {
+  script: string;
 }
 
 export interface ILogChunk {
@@ -266,7 +284,9 @@ export interface IJobEvent {
 export class ApiError extends Error {
   constructor(
     message: string,
-    readonly status: number
+    readonly status: number,
+    /** The server's stable name of the kind of error (DESIGN §3), or '' when it gave none. */
+    readonly code: string = ''
   ) {
     super(message);
     this.name = 'ApiError';
@@ -343,8 +363,18 @@ export class JobsClient {
     return this.request<IJob>(`jobs/${encodeURIComponent(id)}`);
   }
 
-  submit(body: ISubmitRequest): Promise<IJob> {
-    return this.request<IJob>('jobs', { method: 'POST', body });
+  submit(body: ISubmitRequest): Promise<IJob & IWarned> {
+    return this.request<IJob & IWarned>('jobs', { method: 'POST', body });
+  }
+
+  /**
+   * The warnings a submission would carry, without queuing anything.
+   */
+  check(body: ISubmitRequest): Promise<ICheckResult> {
+    return this.request<ICheckResult>('jobs', {
+      method: 'POST',
+      body: { ...body, dry_run: true }
+    });
   }
 
   submitSweep(body: ISweepRequest): Promise<ISweep> {
@@ -472,8 +502,8 @@ export class JobsClient {
     return this.request<IResults>(`jobs/${encodeURIComponent(id)}/results`);
   }
 
-  exportNotebook(path: string, overwrite = false): Promise<{ path: string }> {
-    return this.request<{ path: string }>('export', {
+  exportNotebook(path: string, overwrite = false): Promise<IExportResult> {
+    return this.request<IExportResult>('export', {
       method: 'POST',
       body: { path, overwrite }
     });
@@ -483,10 +513,18 @@ export class JobsClient {
     return this.request<IResources>('resources');
   }
 
-  createExample(name: string, dir: string): Promise<{ notebook: string }> {
+  /**
+   * Copy an example into `dir`; the notebook answered is the one in
+   * `language` (e.g. `zh-CN`) when the example has one, else the English one.
+   */
+  createExample(
+    name: string,
+    dir: string,
+    language?: string
+  ): Promise<{ notebook: string }> {
     return this.request<{ notebook: string }>('examples', {
       method: 'POST',
-      body: { name, dir }
+      body: { name, dir, language }
     });
   }
 
@@ -521,7 +559,11 @@ export class JobsClient {
     try {
       return JSON.parse(text) as T;
     } catch (reason) {
-      throw new ApiError(`Not a JSON answer from ${path}: ${reason}`, 500);
+      throw new ApiError(
+        `Not a JSON answer from ${path}: ${reason}`,
+        500,
+        'not_json'
+      );
     }
   }
 
@@ -533,10 +575,15 @@ export class JobsClient {
       if ((error as Error)?.name === 'AbortError') {
         throw error;
       }
-      throw new ApiError(`The server cannot be reached: ${error}`, 0);
+      throw new ApiError(
+        `The server cannot be reached: ${error}`,
+        0,
+        'unreachable'
+      );
     }
     if (!response.ok) {
-      throw new ApiError(await errorMessage(response), response.status);
+      const { message, code } = await errorOf(response);
+      throw new ApiError(message, response.status, code);
     }
     return response;
   }
@@ -560,10 +607,13 @@ function xsrfCookie(): string | null {
 }
 
 /**
- * The message of an error answer: its JSON `message`, or its text, or its
- * status; a 404 of the API root means the server extension is missing.
+ * The message and code of an error answer: its JSON `message` and `code`, or
+ * its text, or its status; a 404 of the API root means the server extension
+ * is missing (code `extension_missing`).
  */
-async function errorMessage(response: Response): Promise<string> {
+async function errorOf(
+  response: Response
+): Promise<{ message: string; code: string }> {
   let text = '';
   try {
     text = await response.text();
@@ -573,17 +623,27 @@ async function errorMessage(response: Response): Promise<string> {
   try {
     const data = JSON.parse(text);
     if (data && typeof data.message === 'string' && data.message) {
-      return data.message;
+      return {
+        message: data.message,
+        code: typeof data.code === 'string' ? data.code : ''
+      };
     }
   } catch {
     // not JSON
   }
   if (response.status === 404 && text.includes('<html')) {
-    return 'The momo-jobs server extension is not running on this server.';
+    return {
+      message: 'The momo-jobs server extension is not running on this server.',
+      code: 'extension_missing'
+    };
   }
-  return text && text.length < 300
-    ? text
-    : `${response.status} ${response.statusText}`.trim();
+  return {
+    message:
+      text && text.length < 300
+        ? text
+        : `${response.status} ${response.statusText}`.trim(),
+    code: ''
+  };
 }
 
 export namespace JobsClient {

@@ -16,8 +16,10 @@ import { DocumentWidget } from '@jupyterlab/docregistry';
 import { FileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
 
 import { ApiError, IJob, isFinal, Resource } from './api';
+import { errorText } from './errors';
 import { IJobActions } from './components/common';
 import { ICreateJobValue, IKernelChoice } from './components/CreateJobForm';
 import {
@@ -28,8 +30,8 @@ import {
   parseGrid,
   splitArgs
 } from './format';
+import { trans, uiLanguage } from './i18n';
 import { createJobIcon, exportIcon, jobsIcon, mnistIcon } from './icons';
-import { trans } from './i18n';
 import { JobsModel, JobViewModel } from './model';
 import { CreateJobBody } from './widgets/CreateJobDialog';
 import { JobsSidebar } from './widgets/JobsSidebar';
@@ -78,12 +80,70 @@ const BINARY_EXTENSIONS = [
   '.tar'
 ];
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function reportError(title: string, error: unknown): void {
+  Notification.error(trans.__('%1: %2', title, errorText(error)), {
+    autoClose: 10000
+  });
 }
 
-function reportError(title: string, error: unknown): void {
-  Notification.error(`${title}: ${message(error)}`, { autoClose: 10000 });
+/**
+ * The warnings of a script, as a list for a dialog's body.
+ */
+function warningsBody(intro: string, warnings: string[]): HTMLElement {
+  const body = document.createElement('div');
+  body.className = 'jp-MomoJobs-warnings';
+  const p = document.createElement('p');
+  p.textContent = intro;
+  const list = document.createElement('ul');
+  for (const warning of warnings) {
+    const item = document.createElement('li');
+    const code = document.createElement('code');
+    code.textContent = warning;
+    item.appendChild(code);
+    list.appendChild(item);
+  }
+  body.append(p, list);
+  return body;
+}
+
+/**
+ * Tell that an exported script won't compile under Python 3, and where.
+ */
+function notifyExportWarnings(path: string, warnings: string[]): void {
+  Notification.warning(
+    trans.__(
+      '%1 was exported, but Python 3 cannot compile parts of it: %2',
+      path,
+      warnings.join('; ')
+    ),
+    { autoClose: false }
+  );
+}
+
+/**
+ * Ask whether to queue a script that Python 3 can't compile.
+ */
+async function confirmWarnings(
+  script: string,
+  warnings: string[]
+): Promise<boolean> {
+  const answer = await showDialog({
+    title: trans.__('This script may not run'),
+    body: new Widget({
+      node: warningsBody(
+        trans.__(
+          'Python 3 cannot compile parts of %1, so the job would probably fail at once:',
+          script
+        ),
+        warnings
+      )
+    }),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: trans.__('Submit anyway') })
+    ]
+  });
+  return answer.button.accept;
 }
 
 /**
@@ -155,15 +215,15 @@ async function exportScript(
   const target = findTarget(ctx, args, ['.ipynb']);
   if (!target) {
     void showDialog({
-      title: 'Export to .py',
-      body: 'Open or select a notebook to export.',
-      buttons: [Dialog.okButton()]
+      title: trans.__('Export to .py'),
+      body: trans.__('Open or select a notebook to export.'),
+      buttons: [Dialog.okButton({ label: trans.__('OK') })]
     });
     return;
   }
   try {
     await saveIfOpen(target);
-    let result: { path: string };
+    let result: { path: string; warnings?: string[] };
     try {
       result = await ctx.model.client.exportNotebook(target.path, false);
     } catch (error) {
@@ -175,11 +235,11 @@ async function exportScript(
         PathExt.basename(target.path, '.ipynb') + '.py'
       );
       const answer = await showDialog({
-        title: 'Overwrite the script?',
-        body: `${py} exists. Replace it with the notebook's code?`,
+        title: trans.__('Overwrite the script?'),
+        body: trans.__("%1 exists. Replace it with the notebook's code?", py),
         buttons: [
-          Dialog.cancelButton(),
-          Dialog.warnButton({ label: 'Overwrite' })
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Overwrite') })
         ]
       });
       if (!answer.button.accept) {
@@ -189,9 +249,12 @@ async function exportScript(
     }
     await revertIfOpen(ctx, result.path);
     await ctx.app.commands.execute('docmanager:open', { path: result.path });
+    if (result.warnings && result.warnings.length) {
+      notifyExportWarnings(result.path, result.warnings);
+    }
     return result.path;
   } catch (error) {
-    reportError('Export to .py failed', error);
+    reportError(trans.__('Export to .py failed'), error);
   }
 }
 
@@ -244,9 +307,11 @@ async function createJob(
   const target = findTarget(ctx, args, SCRIPT_EXTENSIONS);
   if (!target) {
     void showDialog({
-      title: 'Create Job',
-      body: 'Open or select a notebook or a .py script to run as a job.',
-      buttons: [Dialog.okButton()]
+      title: trans.__('Create Job'),
+      body: trans.__(
+        'Open or select a notebook or a .py script to run as a job.'
+      ),
+      buttons: [Dialog.okButton({ label: trans.__('OK') })]
     });
     return;
   }
@@ -278,9 +343,12 @@ async function createJob(
       jobs: id => ctx.model.get(id)
     });
     const answer = await showDialog({
-      title: 'Create Job',
+      title: trans.__('Create Job'),
       body,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })],
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: trans.__('Create') })
+      ],
       focusNodeSelector: 'input[type="radio"]:checked'
     });
     if (!answer.button.accept || !answer.value) {
@@ -295,7 +363,7 @@ async function createJob(
         ? (args.args as string[])
         : splitArgs(value.args);
   } catch (error) {
-    reportError('Create Job', error);
+    reportError(trans.__('Create Job'), error);
     return;
   }
   let timeLimit: number | null;
@@ -309,7 +377,7 @@ async function createJob(
       }
     }
   } catch (error) {
-    reportError('Create Job', error);
+    reportError(trans.__('Create Job'), error);
     return;
   }
   try {
@@ -324,6 +392,14 @@ async function createJob(
       time_limit: timeLimit ?? undefined,
       retries: value.retries || undefined
     };
+    if (args.dialog !== false) {
+      const { warnings } = await ctx.model.client.check(request);
+      if (warnings && warnings.length) {
+        if (!(await confirmWarnings(target.path, warnings))) {
+          return;
+        }
+      }
+    }
     let job: IJob;
     if (grid) {
       const sweep = await ctx.model.client.submitSweep({
@@ -341,7 +417,7 @@ async function createJob(
     ctx.app.shell.activateById('momo-jobs-sidebar');
     return job;
   } catch (error) {
-    reportError('The job was not created', error);
+    reportError(trans.__('The job was not created'), error);
   }
 }
 
@@ -388,7 +464,7 @@ async function downloadCsv(ctx: ICommandContext, id: string): Promise<void> {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (error) {
-    reportError('The metrics cannot be downloaded', error);
+    reportError(trans.__('The metrics cannot be downloaded'), error);
   }
 }
 
@@ -400,9 +476,15 @@ async function deleteJob(
   const job = ctx.model.get(id);
   if (confirm) {
     const answer = await showDialog({
-      title: 'Delete job?',
-      body: `Delete “${job?.name ?? id}” with its log and metrics? Its results folder stays.`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      title: trans.__('Delete job?'),
+      body: trans.__(
+        'Delete “%1” with its log and metrics? Its results folder stays.',
+        job?.name ?? id
+      ),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Delete') })
+      ]
     });
     if (!answer.button.accept) {
       return;
@@ -412,7 +494,7 @@ async function deleteJob(
     await ctx.model.remove(id);
     ctx.tracker.find(w => w.content.model.jobId === id)?.dispose();
   } catch (error) {
-    reportError('The job was not deleted', error);
+    reportError(trans.__('The job was not deleted'), error);
   }
 }
 
@@ -458,29 +540,30 @@ async function mnistTutorial(
   if (dir === null) {
     const cwd = ctx.fileBrowser?.model.path ?? '';
     const answer = await InputDialog.getText({
-      title: 'MNIST training tutorial',
-      label: 'Copy the tutorial and its data into the folder',
+      title: trans.__('MNIST training tutorial'),
+      label: trans.__('Copy the tutorial and its data into the folder'),
       text: PathExt.join(cwd, 'mnist-tutorial'),
-      okLabel: 'Create'
+      okLabel: trans.__('Create'),
+      cancelLabel: trans.__('Cancel')
     });
     if (!answer.button.accept || !answer.value) {
       return;
     }
     dir = answer.value.trim();
   }
-  const request = ctx.model.client.createExample('mnist', dir);
+  const request = ctx.model.client.createExample('mnist', dir, uiLanguage());
   Notification.promise(request, {
     pending: {
-      message: `Preparing the MNIST tutorial in ${dir}/ …`,
+      message: trans.__('Preparing the MNIST tutorial in %1/ …', dir),
       options: {}
     },
     success: {
-      message: () => `The MNIST tutorial is ready in ${dir}/`,
+      message: () => trans.__('The MNIST tutorial is ready in %1/', dir),
       options: { autoClose: 4000 }
     },
     error: {
       message: (e: unknown) =>
-        `The MNIST tutorial was not created: ${message(e)}`,
+        trans.__('The MNIST tutorial was not created: %1', errorText(e)),
       options: { autoClose: 10000 }
     }
   });
@@ -496,7 +579,7 @@ async function mnistTutorial(
 function idOf(args: ReadonlyPartialJSONObject): string {
   const id = args.id;
   if (typeof id !== 'string' || !id) {
-    throw new Error('a job id is needed');
+    throw new Error(trans.__('a job id is needed'));
   }
   return id;
 }
@@ -507,60 +590,64 @@ function idOf(args: ReadonlyPartialJSONObject): string {
 export function addCommands(ctx: ICommandContext, sidebar: JobsSidebar): void {
   const { commands } = ctx.app;
   commands.addCommand(CommandIDs.exportScript, {
-    label: 'Export to .py',
-    caption: 'Save the notebook and export its code to a .py script beside it',
+    label: trans.__('Export to .py'),
+    caption: trans.__(
+      'Save the notebook and export its code to a .py script beside it'
+    ),
     icon: exportIcon,
     execute: args => exportScript(ctx, args)
   });
   commands.addCommand(CommandIDs.createJob, {
     label: args =>
       args.isPalette
-        ? 'Create Job from the current notebook or script'
-        : 'Create Job',
-    caption:
-      'Run this notebook or script as a background job on a GPU, a CPU or a console kernel',
+        ? trans.__('Create Job from the current notebook or script')
+        : trans.__('Create Job'),
+    caption: trans.__(
+      'Run this notebook or script as a background job on a GPU, a CPU or a console kernel'
+    ),
     icon: createJobIcon,
     execute: args => createJob(ctx, args)
   });
   commands.addCommand(CommandIDs.showJobs, {
-    label: 'Show Jobs',
-    caption: 'Show the Jobs sidebar',
+    label: trans.__('Show Jobs'),
+    caption: trans.__('Show the Jobs sidebar'),
     icon: jobsIcon,
     execute: () => ctx.app.shell.activateById(sidebar.id)
   });
   commands.addCommand(CommandIDs.openJob, {
-    label: 'Open Job',
+    label: trans.__('Open Job'),
     execute: args => {
       openJob(ctx, idOf(args), args.activate !== false);
     }
   });
   commands.addCommand(CommandIDs.stopJob, {
-    label: 'Stop Job',
+    label: trans.__('Stop Job'),
     execute: args =>
       ctx.model
         .stop(idOf(args))
-        .catch(e => reportError('The job was not stopped', e))
+        .catch(e => reportError(trans.__('The job was not stopped'), e))
   });
   commands.addCommand(CommandIDs.rerunJob, {
-    label: 'Rerun Job',
+    label: trans.__('Rerun Job'),
     execute: async args => {
       try {
         const job = await ctx.model.rerun(idOf(args));
         ctx.model.selected = job.id;
         return job;
       } catch (error) {
-        reportError('The job was not rerun', error);
+        reportError(trans.__('The job was not rerun'), error);
       }
     }
   });
   commands.addCommand(CommandIDs.deleteJob, {
-    label: 'Delete Job',
+    label: trans.__('Delete Job'),
     execute: args => deleteJob(ctx, idOf(args), args.confirm !== false)
   });
   commands.addCommand(CommandIDs.mnistTutorial, {
-    label: 'MNIST training tutorial',
-    caption:
-      'Copy the MNIST convnet tutorial and its data into a folder, and open it',
+    label: trans.__('MNIST training tutorial'),
+    caption: trans.__(
+      'Copy the MNIST convnet tutorial and its data into a folder, and open it'
+    ),
     icon: mnistIcon,
     execute: args => mnistTutorial(ctx, args)
   });
@@ -574,28 +661,41 @@ export function notifyFinished(ctx: ICommandContext, job: IJob): void {
     return;
   }
   const d = jobDuration(job);
-  const took = d === null ? '' : ` after ${formatDuration(d)}`;
+  const took = d === null ? '' : formatDuration(d);
   const options = {
     autoClose: job.status === 'failed' ? 20000 : 8000,
     actions: [
       {
-        label: 'Open job',
-        caption: `Open the view of ${job.name}`,
+        label: trans.__('Open job'),
+        caption: trans.__('Open the view of %1', job.name),
         callback: () =>
           void ctx.app.commands.execute(CommandIDs.openJob, { id: job.id })
       }
     ]
   };
   if (job.status === 'completed') {
-    Notification.success(`Job ${job.name} completed${took}.`, options);
+    Notification.success(
+      took
+        ? trans.__('Job %1 completed after %2.', job.name, took)
+        : trans.__('Job %1 completed.', job.name),
+      options
+    );
   } else if (job.status === 'failed') {
     const why = job.reason
-      ? `: ${job.reason}`
+      ? job.reason
       : job.exit_code !== null
-        ? ` (exit code ${job.exit_code})`
+        ? trans.__('exit code %1', job.exit_code)
         : '';
-    Notification.error(`Job ${job.name} failed${took}${why}`, options);
+    const text = took
+      ? trans.__('Job %1 failed after %2.', job.name, took)
+      : trans.__('Job %1 failed.', job.name);
+    Notification.error(why ? trans.__('%1 %2', text, why) : text, options);
   } else {
-    Notification.warning(`Job ${job.name} was stopped${took}.`, options);
+    Notification.warning(
+      took
+        ? trans.__('Job %1 was stopped after %2.', job.name, took)
+        : trans.__('Job %1 was stopped.', job.name),
+      options
+    );
   }
 }

@@ -2,6 +2,21 @@
  * Pure helpers to show jobs and metrics: durations, sizes, smoothing.
  */
 import type { IJob } from './api';
+import { trans, uiLocale } from './i18n';
+
+/**
+ * A number in the UI's locale (its digits and decimal sign), without grouping.
+ */
+export function formatNumber(
+  value: number,
+  options: Intl.NumberFormatOptions = {}
+): string {
+  try {
+    return value.toLocaleString(uiLocale(), { useGrouping: false, ...options });
+  } catch {
+    return String(value);
+  }
+}
 
 /**
  * A duration in seconds as `45s`, `3m 05s`, `2h 04m`, `3d 4h`.
@@ -12,18 +27,32 @@ export function formatDuration(seconds: number): string {
   }
   const s = Math.floor(seconds);
   if (s < 60) {
-    return seconds < 10 && seconds % 1 !== 0
-      ? `${seconds.toFixed(1)}s`
-      : `${s}s`;
+    return trans.__(
+      '%1s',
+      seconds < 10 && seconds % 1 !== 0
+        ? formatNumber(seconds, {
+            minimumFractionDigits: 1,
+            maximumFractionDigits: 1
+          })
+        : formatNumber(s)
+    );
   }
-  const pad = (n: number) => String(n).padStart(2, '0');
+  const pad = (n: number) => formatNumber(n, { minimumIntegerDigits: 2 });
   if (s < 3600) {
-    return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+    return trans.__('%1m %2s', formatNumber(Math.floor(s / 60)), pad(s % 60));
   }
   if (s < 86400) {
-    return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
+    return trans.__(
+      '%1h %2m',
+      formatNumber(Math.floor(s / 3600)),
+      pad(Math.floor((s % 3600) / 60))
+    );
   }
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+  return trans.__(
+    '%1d %2h',
+    formatNumber(Math.floor(s / 86400)),
+    formatNumber(Math.floor((s % 86400) / 3600))
+  );
 }
 
 /**
@@ -38,18 +67,27 @@ export function formatElapsedTick(seconds: number): string {
   if (s === 0) {
     return '0';
   }
+  const pad = (n: number) => formatNumber(n, { minimumIntegerDigits: 2 });
   if (s < 60) {
-    return sign + `${+s.toFixed(s < 10 ? 1 : 0)}s`;
+    return (
+      sign +
+      trans.__(
+        '%1s',
+        formatNumber(s, { maximumFractionDigits: s < 10 ? 1 : 0 })
+      )
+    );
   }
   const whole = Math.round(s);
   if (whole < 3600) {
-    const m = Math.floor(whole / 60);
+    const m = formatNumber(Math.floor(whole / 60));
     const rest = whole % 60;
-    return sign + (rest ? `${m}m${String(rest).padStart(2, '0')}s` : `${m}m`);
+    return (
+      sign + (rest ? trans.__('%1m%2s', m, pad(rest)) : trans.__('%1m', m))
+    );
   }
-  const h = Math.floor(whole / 3600);
+  const h = formatNumber(Math.floor(whole / 3600));
   const m = Math.floor((whole % 3600) / 60);
-  return sign + (m ? `${h}h${String(m).padStart(2, '0')}m` : `${h}h`);
+  return sign + (m ? trans.__('%1h%2m', h, pad(m)) : trans.__('%1h', h));
 }
 
 /**
@@ -66,7 +104,9 @@ export function formatBytes(bytes: number | null | undefined): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  return unit === 0
+    ? `${formatNumber(value)} B`
+    : `${formatNumber(value, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} ${units[unit]}`;
 }
 
 function parseTime(iso: string | null | undefined): number | null {
@@ -120,7 +160,9 @@ export function parseDuration(text: string): number | null {
   const units: { [unit: string]: number } = { d: 86400, h: 3600, m: 60, s: 1 };
   const part = /(\d+(?:\.\d+)?)([dhms])/g;
   if (t.replace(part, '') !== '') {
-    throw new Error(`"${text}" is not a duration (e.g. 2h30m, 90s, 45)`);
+    throw new Error(
+      trans.__('"%1" is not a duration (e.g. 2h30m, 90s, 45)', text)
+    );
   }
   let seconds = 0;
   let m: RegExpExecArray | null;
@@ -151,7 +193,7 @@ export function parseGrid(text: string): { [param: string]: string[] } {
             .map(v => v.trim())
             .filter(v => v);
     if (!name || !values.length) {
-      throw new Error(`"${line.trim()}" is not NAME=V1,V2`);
+      throw new Error(trans.__('"%1" is not NAME=V1,V2', line.trim()));
     }
     grid[name] = values;
   }
@@ -167,11 +209,12 @@ export function jobWaited(job: IJob, now: number = Date.now()): number | null {
 }
 
 /**
- * A date for people: the local date and time, seconds included.
+ * A date for people: the local date and time, seconds included, written as
+ * the UI's language writes them.
  */
 export function formatDate(iso: string | null | undefined): string {
   const t = parseTime(iso);
-  return t === null ? '—' : new Date(t).toLocaleString();
+  return t === null ? '—' : new Date(t).toLocaleString(uiLocale());
 }
 
 /**
@@ -216,12 +259,12 @@ export function formatValue(value: unknown): string {
       return String(value);
     }
     if (Number.isInteger(value)) {
-      return String(value);
+      return Math.abs(value) < 1e21 ? formatNumber(value) : String(value);
     }
     const abs = Math.abs(value);
     return abs !== 0 && (abs < 1e-4 || abs >= 1e6)
       ? value.toExponential(4)
-      : String(+value.toPrecision(5));
+      : formatNumber(+value.toPrecision(5), { maximumFractionDigits: 20 });
   }
   if (value === null) {
     return 'null';
@@ -276,7 +319,7 @@ export function splitArgs(text: string): string[] {
     }
   }
   if (quote) {
-    throw new Error(`unterminated ${quote} quote in the arguments`);
+    throw new Error(trans.__('Unterminated %1 quote in the arguments', quote));
   }
   if (started) {
     args.push(current);

@@ -15,6 +15,7 @@ import {
 export const DOMAIN = 'momo_jobs';
 
 let bundle: TranslationBundle = nullTranslator.load(DOMAIN);
+let language = 'en';
 
 /** The current bundle: always read through this object, so a later setTranslator applies. */
 export const trans: TranslationBundle = {
@@ -55,4 +56,21 @@ export const trans: TranslationBundle = {
 /** Called once at activation with JupyterLab's translator (or a test's). */
 export function setTranslator(translator: ITranslator | null): void {
   bundle = (translator ?? nullTranslator).load(DOMAIN);
+  language = (translator?.languageCode || 'en').replace('_', '-');
+}
+
+/**
+ * The UI's language as a BCP 47 tag (`en`, `zh-CN`): the locale that times and
+ * numbers are written in. JupyterLab's `default` means the browser's own.
+ */
+export function uiLocale(): string | undefined {
+  return language === 'default' || !language ? undefined : language;
+}
+
+/** The UI's language, or the browser's when JupyterLab follows it. */
+export function uiLanguage(): string {
+  return (
+    uiLocale() ??
+    (typeof navigator === 'undefined' ? 'en' : navigator.language || 'en')
+  );
 }

@@ -9,14 +9,17 @@ import {
 } from '@jupyterlab/application';
 import {
   ICommandPalette,
+  IToolbarWidgetRegistry,
   MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { DocumentWidget } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator } from '@jupyterlab/translation';
+import { CommandToolbarButton } from '@jupyterlab/ui-components';
 
 import { EVENT_SCHEMA, JobsClient } from './api';
 import {
@@ -26,7 +29,8 @@ import {
   jobActions,
   notifyFinished
 } from './commands';
-import { setTranslator } from './i18n';
+import { setTranslator, trans } from './i18n';
+import { createJobIcon, exportIcon } from './icons';
 import { JobsModel, parseJobEvent, RESOURCES_MS } from './model';
 import { addRunsCommands, RunsTracker } from './runscommands';
 import { JobsSidebar } from './widgets/JobsSidebar';
@@ -45,7 +49,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILauncher,
     INotebookTracker,
     IDefaultFileBrowser,
-    ITranslator
+    ITranslator,
+    IToolbarWidgetRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -55,7 +60,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null,
     notebooks: INotebookTracker | null,
     fileBrowser: IDefaultFileBrowser | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    toolbarRegistry: IToolbarWidgetRegistry | null
   ) => {
     setTranslator(translator);
     const client = new JobsClient({
@@ -124,8 +130,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
+    if (toolbarRegistry) {
+      addToolbarButtons(app, toolbarRegistry);
+    }
+
     if (palette) {
-      const category = 'Jobs';
+      const category = trans.__('Jobs');
       for (const command of [
         CommandIDs.createJob,
         CommandIDs.exportScript,
@@ -146,5 +156,65 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+/**
+ * The toolbar buttons of schema/plugin.json, made here so that their labels
+ * are in the UI's language and each acts on its own document: Create Job
+ * above a notebook and above a Python file's editor, Export above a notebook.
+ */
+function addToolbarButtons(
+  app: JupyterFrontEnd,
+  registry: IToolbarWidgetRegistry
+): void {
+  const button = (
+    widget: DocumentWidget,
+    id: string,
+    label: string,
+    caption: string,
+    icon: typeof createJobIcon,
+    fits: (path: string) => boolean
+  ) => {
+    // no path in the arguments: the command acts on the current document,
+    // which is this one when its toolbar is clicked, renamed or not
+    const item = new CommandToolbarButton({
+      commands: app.commands,
+      id,
+      label,
+      caption,
+      icon
+    });
+    const follow = () => item.setHidden(!fits(widget.context.path));
+    follow();
+    widget.context.pathChanged.connect(follow);
+    return item;
+  };
+  const isPython = (path: string) => path.toLowerCase().endsWith('.py');
+  const isNotebook = (path: string) => path.toLowerCase().endsWith('.ipynb');
+  const createJob = (fits: (path: string) => boolean) => (widget: any) =>
+    button(
+      widget,
+      CommandIDs.createJob,
+      trans.__('Create Job'),
+      trans.__(
+        'Run this notebook or script as a background job on a GPU, a CPU or a console kernel'
+      ),
+      createJobIcon,
+      fits
+    );
+  registry.addFactory('Editor', 'momo-create-job', createJob(isPython));
+  registry.addFactory('Notebook', 'momo-create-job', createJob(isNotebook));
+  registry.addFactory('Notebook', 'momo-export', (widget: any) =>
+    button(
+      widget,
+      CommandIDs.exportScript,
+      trans.__('Export to .py'),
+      trans.__(
+        'Save the notebook and export its code to a .py script beside it'
+      ),
+      exportIcon,
+      isNotebook
+    )
+  );
+}
 
 export default plugin;

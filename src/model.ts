@@ -19,6 +19,7 @@ import {
   JobStatus,
   MetricX
 } from './api';
+import { errorText } from './errors';
 import { JobSelection } from './selection';
 import { TerminalBuffer } from './terminal';
 
@@ -289,7 +290,7 @@ export class JobsModel implements IDisposable {
         return;
       }
       this._state = 'error';
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
     }
     this._sorted = null;
     this._changed.emit();
@@ -570,7 +571,7 @@ export class LogFollower implements IDisposable {
         if (this.isDisposed) {
           return;
         }
-        this._error = (error as Error).message ?? String(error);
+        this._error = errorText(error);
         this._changed.emit();
         await sleep(this._retryMs);
       }
@@ -730,7 +731,7 @@ export class MetricsModel implements IDisposable {
       if (this._isDisposed) {
         return;
       }
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
     }
     this._changed.emit();
   }
@@ -819,7 +820,7 @@ export class JobViewModel implements IDisposable {
       if (this._isDisposed) {
         return;
       }
-      this._error = (error as Error).message ?? String(error);
+      this._error = errorText(error);
       this._gone = (error as { status?: number }).status === 404;
       this._changed.emit();
     }

@@ -534,6 +534,10 @@ export class CompareModel implements IDisposable {
     this.runs.runsUpdated.connect(this._onRunsUpdated, this);
     this._maxRuns = options.maxRuns ?? 50;
     this._ids = this._chosen();
+    if (this._ids.length) {
+      // runs already selected (in the sidebar) when the view opens
+      this.schedule();
+    }
   }
 
   readonly runs: RunsModel;

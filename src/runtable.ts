@@ -3,7 +3,13 @@
  * to list the columns of a set of runs, read, format, sort and filter cells.
  */
 import { IRun, JOB_STATUSES } from './api';
-import { formatBytes, formatDuration, formatValue } from './format';
+import {
+  formatBytes,
+  formatDate,
+  formatDuration,
+  formatNumber,
+  formatValue
+} from './format';
 import { trans } from './i18n';
 import { isSystemMetric } from './telemetry';
 
@@ -248,10 +254,10 @@ export function formatCell(run: IRun, column: IColumn): string {
     case 'duration':
       return formatDuration(value as number);
     case 'started':
-      return new Date(value as string).toLocaleString();
+      return formatDate(value as string);
     case 'peak':
       return column.field === 'cpu_percent'
-        ? `${(value as number).toFixed(0)}%`
+        ? `${formatNumber(value as number, { maximumFractionDigits: 0 })}%`
         : formatBytes(value as number);
     case 'last':
     case 'best':

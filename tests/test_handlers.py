@@ -13,7 +13,8 @@ JOB = {"id": "j1", "status": "queued"}
 class FakeService:
     """Records what each route asked for; a job id names the error to raise."""
 
-    ERRORS = {"missing": NotFound("no job 'missing'"), "busy": Conflict("job busy is running"),
+    ERRORS = {"missing": NotFound("no job 'missing'", code="job_not_found"),
+              "busy": Conflict("job busy is running", code="job_not_deletable"),
               "far": Unavailable("the cluster does not answer")}
 
     def __init__(self, settings, root_dir, backends, emit=None, log=None):
@@ -95,24 +96,26 @@ async def test_routes_hand_the_service_typed_requests(jobs_api, service):
     ("GET", "jobs/missing", 404), ("POST", "jobs/busy/stop", 409), ("POST", "jobs/far/stop", 503),
     ("DELETE", "jobs/busy", 409), ("GET", "jobs/missing/log", 404),
 ])
-async def test_service_errors_answer_with_their_status_and_message(jobs_api, service, method, path, status):
+async def test_service_errors_answer_with_their_status_message_and_code(jobs_api, service, method, path, status):
     code, body = await jobs_api(method, path)
-    assert code == status and body == {"message": str(FakeService.ERRORS[path.split("/")[1]])}
+    error = FakeService.ERRORS[path.split("/")[1]]
+    assert code == status and body == {"message": str(error), "code": error.code}
 
 
-@pytest.mark.parametrize("method, path, body, params, words", [
-    ("POST", "jobs", b"{not json", None, "not valid JSON"),
-    ("POST", "jobs", [1, 2], None, "JSON object"),
-    ("POST", "jobs", {"script": "t.py", "resource": "tpu"}, None, "resource must be one of"),
-    ("POST", "jobs", {"script": "t.py", "gpus": True, "resource": "gpu"}, None, "whole number"),
-    ("POST", "jobs", {"script": "t.py", "env": {"MOMO_JOB_ID": "x"}}, None, "set by momo-jobs"),
-    ("POST", "export", {"path": "nb.ipynb", "overwrite": "yes"}, None, "true or false"),
-    ("GET", "jobs", None, {"status": "done"}, "unknown status"),
-    ("GET", "jobs", None, {"limit": "0"}, "between"),
-    ("GET", "jobs/j1/log", None, {"wait": "31"}, "between"),
-    ("GET", "jobs/j1/metrics", None, {"x": "loss"}, "time, step or epoch"),
+@pytest.mark.parametrize("method, path, body, params, words, error_code", [
+    ("POST", "jobs", b"{not json", None, "not valid JSON", "invalid_json"),
+    ("POST", "jobs", [1, 2], None, "JSON object", "invalid_json"),
+    ("POST", "jobs", {"script": "t.py", "resource": "tpu"}, None, "resource must be one of", "invalid_field"),
+    ("POST", "jobs", {"script": "t.py", "gpus": True, "resource": "gpu"}, None, "whole number", "invalid_field"),
+    ("POST", "jobs", {"script": "t.py", "env": {"MOMO_JOB_ID": "x"}}, None, "set by momo-jobs", "invalid_field"),
+    ("POST", "export", {"path": "nb.ipynb", "overwrite": "yes"}, None, "true or false", "invalid_field"),
+    ("GET", "jobs", None, {"status": "done"}, "unknown status", "unknown_status"),
+    ("GET", "jobs", None, {"limit": "0"}, "between", "invalid_field"),
+    ("GET", "jobs/j1/log", None, {"wait": "31"}, "between", "invalid_field"),
+    ("GET", "jobs/j1/metrics", None, {"x": "loss"}, "time, step or epoch", "invalid_field"),
 ])
-async def test_malformed_requests_never_reach_the_service(jobs_api, service, method, path, body, params, words):
+async def test_malformed_requests_never_reach_the_service(jobs_api, service, method, path, body, params, words,
+                                                          error_code):
     code, answer = await jobs_api(method, path, body, params)
-    assert code == 400 and words in answer["message"]
+    assert code == 400 and words in answer["message"] and answer["code"] == error_code
     assert service.calls == []

@@ -244,7 +244,7 @@ async def test_export_writes_beside_the_notebook_and_asks_before_overwriting(job
     (Path(jp_root_dir) / "work").mkdir()
     nbformat.write(nb, str(Path(jp_root_dir) / "work" / "train.ipynb"))
     code, answer = await jobs_api("POST", "export", {"path": "work/train.ipynb"})
-    assert code == 201 and answer == {"path": "work/train.py"}
+    assert code == 201 and answer == {"path": "work/train.py", "warnings": []}
     script = Path(jp_root_dir) / "work" / "train.py"
     source = script.read_text()
     assert "get_ipython" not in source and "removed for plain python: %matplotlib inline" in source

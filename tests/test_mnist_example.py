@@ -155,3 +155,25 @@ async def test_quick_example_runs_as_a_cpu_job(jobs_api, jp_root_dir, mnist_cach
     assert "Test accuracy of the trained model" in outputs
     assert (results / "debug" / "my_model.keras").is_file()  # the debug run kept apart from the job's
     assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) >= 2
+
+
+CHINESE = "How_Train_Model_zh_CN.ipynb"
+
+
+def test_the_chinese_tutorial_is_the_english_one_in_chinese(tmp_path, mnist_cache, monkeypatch, home):  # noqa: F811
+    english = nbformat.read(EXAMPLE / "How_Train_Model.ipynb", as_version=4)
+    chinese = nbformat.read(EXAMPLE / CHINESE, as_version=4)
+    nbformat.validate(chinese)
+    assert notebook_code(chinese) == notebook_code(english)  # the same code, so the same job
+    markdown = "\n".join(c.source for c in chinese.cells if c.cell_type == "markdown")
+    for words in ("创建任务", "GPU 机器", "CPU 机器", "导出为 .py", "Python 编辑器上方", "排队中", "运行中",
+                  "运行失败", "已完成", "已终止", "查看日志", "终止任务"):
+        assert words in markdown, words
+    english_text = "\n".join(c.source for c in english.cells if c.cell_type == "markdown")
+    assert "*Create Job* above the Python editor" in english_text and "*Export to .py*" in english_text
+    monkeypatch.setenv("MOMO_JOBS_CACHE_DIR", str(mnist_cache))
+    dest = tmp_path / "tutorial"
+    assert prepare_example("mnist", dest, log=lambda line: None, language="zh-CN") == dest / CHINESE
+    assert prepare_example("mnist", dest, log=lambda line: None, language="zh_CN.UTF-8").name == CHINESE
+    assert prepare_example("mnist", dest, log=lambda line: None, language="en").name == "How_Train_Model.ipynb"
+    assert (dest / "How_Train_Model.ipynb").is_file() and (dest / CHINESE).is_file()

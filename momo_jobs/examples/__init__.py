@@ -16,9 +16,20 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class Example:
     folder: str  # under examples/ in a source tree, under momo_jobs/_examples/ in a wheel
-    notebook: str
+    notebook: str  # the English one
     files: tuple[str, ...]
     prepare_data: Callable[[Path, Log], object]
+    # The notebook in another language, by language tag (``zh-CN``); all are copied.
+    translations: tuple[tuple[str, str], ...] = ()
+
+    def notebook_for(self, language: str | None) -> str:
+        """The notebook in ``language`` (``zh-CN``, ``zh_CN.UTF-8``, ``zh``), else the English one."""
+        tag = (language or "").split(".")[0].replace("_", "-").lower()
+        for lang, notebook in self.translations:
+            lang = lang.lower()
+            if tag and (tag == lang or lang.split("-")[0] == tag or tag.split("-")[0] == lang.split("-")[0]):
+                return notebook
+        return self.notebook
 
 
 def _mnist_data(dest: Path, log: Log) -> object:
@@ -28,7 +39,9 @@ def _mnist_data(dest: Path, log: Log) -> object:
 
 
 EXAMPLES = {
-    "mnist": Example("mnist", "How_Train_Model.ipynb", ("How_Train_Model.ipynb", "How_Train_Model.py"), _mnist_data),
+    "mnist": Example("mnist", "How_Train_Model.ipynb",
+                     ("How_Train_Model.ipynb", "How_Train_Model_zh_CN.ipynb", "How_Train_Model.py"), _mnist_data,
+                     translations=(("zh-CN", "How_Train_Model_zh_CN.ipynb"),)),
 }
 
 
@@ -49,8 +62,10 @@ def _example(name: str) -> Example:
         raise ValueError(f"unknown example {name!r}; available: {', '.join(sorted(EXAMPLES))}") from None
 
 
-def prepare_example(name: str, dest: Path, log: Log = print) -> Path:
-    """Copy example ``name``'s files that ``dest`` lacks, prepare its data; return the notebook's path.
+def prepare_example(name: str, dest: Path, log: Log = print, language: str | None = None) -> Path:
+    """Copy example ``name``'s files that ``dest`` lacks, prepare its data; return the path of its
+    notebook in ``language`` (a tag such as ``zh-CN``, or a locale such as ``zh_CN.UTF-8``) if it
+    has one, else of the English one.
 
     Raises ``ValueError`` for an unknown example, ``RuntimeError`` (one line) when its
     data can't be had from any source; the files are copied either way.
@@ -72,4 +87,4 @@ def prepare_example(name: str, dest: Path, log: Log = print) -> Path:
         else:
             log(f"wrote {target}")
     example.prepare_data(dest, log)
-    return dest / example.notebook
+    return dest / example.notebook_for(language)

@@ -12,6 +12,7 @@ from .backends.base import Backend
 from .backends.local import LocalBackend
 from .handlers import routes
 from .service import JobService
+from .schema_locale import register_schema_catalogue
 from .settings import Settings
 
 try:
@@ -133,6 +134,7 @@ class MomoJobsApp(ExtensionApp):
         self.service = self.service_class(settings, Path(self.serverapp.root_dir), self.build_backends(settings),
                                   emit=emit, log=self.log)
         self.settings["momo_jobs_service"] = self.service
+        register_schema_catalogue(self.log)
 
     def initialize_handlers(self):
         self.handlers.extend(routes())

@@ -22,9 +22,9 @@ def interpreter_for(kernel: str | None) -> str:
     try:
         spec = KernelSpecManager().get_kernel_spec(kernel)
     except NoSuchKernel:
-        raise BadRequest(f"no kernel named {kernel!r}") from None
+        raise BadRequest(f"no kernel named {kernel!r}", code="kernel_not_found") from None
     if (spec.language or "").lower() != "python" or not spec.argv:
-        raise BadRequest(f"kernel {kernel!r} is not a Python kernel")
+        raise BadRequest(f"kernel {kernel!r} is not a Python kernel", code="kernel_not_python")
     python = spec.argv[0]
     if python in ("python", "python3", "{python}"):
         return sys.executable

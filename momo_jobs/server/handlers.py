@@ -1,7 +1,8 @@
 """REST handlers: parse and check the request, call the service, shape the answer.
 
 Every route is authenticated and authorized through jupyter_server; errors are
-JSON ``{"message": ...}`` with the status the service's error carries.
+JSON ``{"message": ..., "code": ...}`` with the status the service's error carries
+(DESIGN §3); an error raised by jupyter_server or tornado gets a code from its status.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Callable, NamedTuple
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.httputil import responses
 
 from .errors import BadRequest, JobsError
 from .presenter import JsonText
@@ -22,6 +24,8 @@ from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, L
 API = "/momo-jobs/api"
 MAX_BODY = 1 << 20
 DOWNLOAD_CHUNK = 1 << 20
+# The code of an error that jupyter_server or tornado raised, by its status.
+HTTP_CODES = {403: "forbidden", 404: "not_found", 405: "bad_request", 413: "body_too_large"}
 
 
 async def _file_chunks(path: Path):
@@ -61,15 +65,28 @@ class BaseHandler(APIHandler):
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, JobsError) and not self._finished:
             self.set_status(e.status)
-            self.finish(json.dumps({"message": e.message}))
+            self.finish(json.dumps({"message": e.message, "code": e.code}))
             return
         super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """jupyter_server's JSON error, with the ``code`` every answer of this API carries."""
+        self.set_header("Content-Type", "application/json")
+        exc = (kwargs.get("exc_info") or (None, None))[1]
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message or responses.get(status_code, "Unknown HTTP Error")
+        else:
+            message = "Unhandled error"
+            self.log.error("momo-jobs: unhandled error in %s %s", self.request.method, self.request.path,
+                           exc_info=kwargs.get("exc_info"))
+        self.finish(json.dumps({"message": message, "code": HTTP_CODES.get(status_code, "internal_error"
+                                                                                 if status_code >= 500 else "bad_request")}))
 
     def json_body(self):
         try:
             return json.loads(self.request.body or b"{}")
         except ValueError as exc:
-            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+            raise BadRequest(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
 
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_query_argument(name, None)
@@ -78,9 +95,9 @@ class BaseHandler(APIHandler):
         try:
             value = int(raw)
         except ValueError:
-            raise BadRequest(f"{name} must be a whole number") from None
+            raise BadRequest(f"{name} must be a whole number", code="invalid_field") from None
         if not low <= value <= high:
-            raise BadRequest(f"{name} must be between {low} and {high}")
+            raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_field")
         return value
 
     def float_arg(self, name: str, default: float, low: float, high: float) -> float:
@@ -88,9 +105,9 @@ class BaseHandler(APIHandler):
         try:
             value = default if raw is None else float(raw)
         except ValueError:
-            raise BadRequest(f"{name} must be a number") from None
+            raise BadRequest(f"{name} must be a number", code="invalid_field") from None
         if not low <= value <= high:
-            raise BadRequest(f"{name} must be between {low} and {high}")
+            raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_field")
         return value
 
     def reply(self, obj, status: int = 200) -> None:
@@ -122,7 +139,8 @@ class JobsHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def post(self):
-        self.reply(await self.service.submit(SubmitRequest.from_json(self.json_body())), 201)
+        request = SubmitRequest.from_json(self.json_body())
+        self.reply(await self.service.submit(request), 200 if request.dry_run else 201)
 
 
 class JobHandler(BaseHandler):

@@ -24,7 +24,7 @@ from ..vocabulary import ACTIVE, FINAL, QUEUES, Inventory, JobFiles, Resource, S
 from .backends.base import Backend, LaunchError
 from .environment import interpreter_for, run_spec_for
 from .errors import BadRequest, Conflict, NotFound, Unavailable
-from .exporter import export_notebook
+from .exporter import export_notebook, script_warnings
 from .gpushare import GpuShare, SharedGpuLine, prepare_lock_dir
 from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
@@ -107,7 +107,7 @@ class JobService:
         name = backend_of(job)
         backend = self.backends.get(name)
         if backend is None:
-            raise BadRequest(f"backend {name!r} is not available on this server")
+            raise BadRequest(f"backend {name!r} is not available on this server", code="backend_unavailable")
         return backend
 
     async def _reconcile(self) -> None:
@@ -144,11 +144,11 @@ class JobService:
         """A GPU request that can never be met is refused rather than queued forever."""
         total = len(self.backends[backend_name].inventory().gpus)
         if gpus < 1:
-            raise BadRequest("a GPU job needs at least 1 GPU")
+            raise BadRequest("a GPU job needs at least 1 GPU", code="gpu_count_invalid")
         if total == 0:
-            raise BadRequest("this server has no GPUs: submit the job with resource 'cpu'")
+            raise BadRequest("this server has no GPUs: submit the job with resource 'cpu'", code="no_gpus")
         if gpus > total:
-            raise BadRequest(f"the job asks for {gpus} GPUs but this server has {total}")
+            raise BadRequest(f"the job asks for {gpus} GPUs but this server has {total}", code="gpu_count_exceeds")
 
     async def _queue(self, fields: dict, schedule: bool = True) -> dict:
         """Stores a new queued job, tells the clients, and (unless the caller does after
@@ -167,7 +167,7 @@ class JobService:
             self._check_gpu_request(request.gpus, self.default_backend)
         source = resolve_in_root(self.root, request.script)
         if not source.is_file() or source.suffix not in (".py", ".ipynb"):
-            raise BadRequest(f"{request.script}: not a .py or .ipynb file")
+            raise BadRequest(f"{request.script}: not a .py or .ipynb file", code="not_a_script")
         interpreter = interpreter_for(request.kernel)
         job_id = uuid.uuid4().hex[:12]
         folder = self.jobs_dir / job_id
@@ -176,19 +176,25 @@ class JobService:
         script_name = f"{source.stem}.py"
         try:
             if source.suffix == ".ipynb":
-                await asyncio.to_thread(export_notebook, source, snapshot / script_name)
+                warnings = (await asyncio.to_thread(export_notebook, source, snapshot / script_name)).warnings
             else:
                 shutil.copy2(source, snapshot / script_name)
+                warnings = await asyncio.to_thread(script_warnings, source)
         except Exception as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            raise BadRequest(f"{request.script}: could not be prepared: {exc}") from exc
+            if isinstance(exc, BadRequest):  # the exporter's refusal, said as it is
+                raise
+            raise BadRequest(f"{request.script}: could not be prepared: {exc}", code="prepare_failed") from exc
         rel_script = relative_to_root(self.root, source)
+        if request.dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+            return {"script": rel_script, "warnings": warnings}
         name = request.name or self._generated_name(rel_script)
         args = list(request.args)
         if sweep_values is not None:
             name = job_name(request.name or source.stem, sweep_values)
             args += sweep_args(sweep_values)
-        return await self._queue({
+        job = await self._queue({
             "id": job_id, "name": name, "script": rel_script,
             "resource": request.resource, "gpus": request.gpus,
             "backend": "console" if request.resource == Resource.CONSOLE.value else self.default_backend,
@@ -197,6 +203,7 @@ class JobService:
             "time_limit": request.time_limit, "time_limit_signal": request.time_limit_signal,
             "retries": request.retries, "retry_on_time_limit": int(request.retry_on_time_limit),
         }, schedule)
+        return {**job, "warnings": warnings}
 
     # sweeps
 
@@ -208,7 +215,7 @@ class JobService:
     def _sweep_json(self, sweep_id: str) -> dict:
         sweep = self.store.get_sweep(sweep_id)
         if sweep is None:
-            raise NotFound(f"no sweep {sweep_id!r}")
+            raise NotFound(f"no sweep {sweep_id!r}", code="sweep_not_found")
         return {"sweep_id": sweep_id, "name": sweep["name"], "grid": sweep["grid"],
                 "max_parallel": sweep["max_parallel"], "created_at": sweep["created_at"],
                 "jobs": [self._json(j) for j in self.store.sweep_jobs(sweep_id)]}
@@ -239,7 +246,7 @@ class JobService:
         """The sweep again, as a new sweep: each of its jobs rerun from its snapshot."""
         sweep = self.store.get_sweep(sweep_id)
         if sweep is None:
-            raise NotFound(f"no sweep {sweep_id!r}")
+            raise NotFound(f"no sweep {sweep_id!r}", code="sweep_not_found")
         jobs = self.store.sweep_jobs(sweep_id)
         new_id = self._new_sweep(sweep["name"], sweep["grid"], sweep["max_parallel"])
         for job in jobs:
@@ -250,7 +257,7 @@ class JobService:
     def _get(self, job_id: str) -> dict:
         job = self.store.get_job(job_id) if isinstance(job_id, str) else None
         if job is None:
-            raise NotFound(f"no job {job_id!r}")
+            raise NotFound(f"no job {job_id!r}", code="job_not_found")
         return job
 
     async def stop(self, job_id: str) -> dict:
@@ -269,7 +276,8 @@ class JobService:
                 return self.get(job_id)
         except StatusMoveRefused:  # it ended meanwhile
             job = self._get(job_id)
-        raise Conflict(f"job {job_id} is {job['status']}: only a queued or running job can be stopped")
+        raise Conflict(f"job {job_id} is {job['status']}: only a queued or running job can be stopped",
+                       code="job_not_stoppable")
 
     async def _ask_backend_to_stop(self, job: dict) -> None:
         run = self._run_spec(job)
@@ -278,7 +286,8 @@ class JobService:
         try:
             await self._backend(job).stop(run)
         except Exception as exc:  # e.g. a cluster that doesn't answer
-            raise Unavailable(f"could not stop job {job['id']}: {exc}; it is marked stopping, try again") from exc
+            raise Unavailable(f"could not stop job {job['id']}: {exc}; it is marked stopping, try again",
+                              code="stop_failed") from exc
 
     async def rerun(self, job_id: str, sweep_id: str | None = None, schedule: bool = True) -> dict:
         """A new job from the same snapshot, in the same sweep (or in ``sweep_id``)."""
@@ -287,7 +296,7 @@ class JobService:
         folder = self.jobs_dir / new_id
         old_snapshot = Path(old["job_dir"]) / JobFiles.SNAPSHOT
         if not old_snapshot.is_dir():
-            raise Conflict(f"job {job_id} has no snapshot left to rerun")
+            raise Conflict(f"job {job_id} has no snapshot left to rerun", code="snapshot_missing")
         if old["resource"] == Resource.GPU.value:
             self._check_gpu_request(old["gpus"], old["backend"])
         shutil.copytree(old_snapshot, folder / JobFiles.SNAPSHOT)
@@ -301,7 +310,7 @@ class JobService:
     async def delete(self, job_id: str) -> None:
         job = self._get(job_id)
         if job["status"] not in FINAL:
-            raise Conflict(f"job {job_id} is {job['status']}: stop it before deleting it")
+            raise Conflict(f"job {job_id} is {job['status']}: stop it before deleting it", code="job_not_deletable")
         backend = self.backends.get(backend_of(job))
         if backend is not None:  # a job of a backend this server no longer runs is still deletable
             await backend.forget(job_id)
@@ -378,12 +387,13 @@ class JobService:
     async def export(self, request: ExportRequest) -> dict:
         notebook = resolve_in_root(self.root, request.path)
         if notebook.suffix != ".ipynb" or not notebook.is_file():
-            raise BadRequest(f"{request.path}: not a notebook (.ipynb)")
+            raise BadRequest(f"{request.path}: not a notebook (.ipynb)", code="not_a_notebook")
         target = notebook.with_suffix(".py")
         if target.exists() and not request.overwrite:
-            raise Conflict(f"{relative_to_root(self.root, target)} exists; export again with overwrite to replace it")
-        await asyncio.to_thread(export_notebook, notebook, target)
-        return {"path": relative_to_root(self.root, target)}
+            raise Conflict(f"{relative_to_root(self.root, target)} exists; export again with overwrite to replace it",
+                           code="file_exists")
+        result = await asyncio.to_thread(export_notebook, notebook, target)
+        return {"path": relative_to_root(self.root, target), "warnings": result.warnings}
 
     async def prepare_example(self, request: ExampleRequest) -> dict:
         """Copies an example (e.g. the MNIST tutorial) into a folder and prepares its data."""
@@ -391,11 +401,11 @@ class JobService:
 
         dest = resolve_in_root(self.root, request.dir, must_exist=False)
         try:
-            notebook = await asyncio.to_thread(prepare_example, request.name, dest, self.log.info)
+            notebook = await asyncio.to_thread(prepare_example, request.name, dest, self.log.info, request.language)
         except ValueError as exc:
-            raise BadRequest(str(exc)) from None
+            raise BadRequest(str(exc), code="example_unknown") from None
         except RuntimeError as exc:
-            raise Unavailable(str(exc)) from None
+            raise Unavailable(str(exc), code="example_data_unavailable") from None
         return {"notebook": relative_to_root(self.root, notebook)}
 
     # scheduling and following

@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..vocabulary import Status
 from .client import ClientError, JobsClient
 from .display import best_text, default_metric, run_rows, shared_params
+from .i18n import _
 from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 LIST_COLUMNS = ("id", "name", "status", "resource", "gpu_ids", "created_at", "finished_at")
@@ -17,67 +19,82 @@ MAX_CELL = 48  # characters of a cell of the compare table (--csv gives them who
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="momo-jobs", description="Run training scripts as background jobs.")
+    parser = argparse.ArgumentParser(prog="momo-jobs", description=_("Run training scripts as background jobs."))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("submit", help="submit a script or notebook as a job (script arguments after --)")
+    p = sub.add_parser("submit", help=_("submit a script or notebook as a job (script arguments after --)"))
     p.add_argument("script")
     add_submit_options(p)
-    p.add_argument("--follow", action="store_true", help="stream the log; exit with the job's exit code")
+    p.add_argument("--follow", action="store_true", help=_("stream the log; exit with the job's exit code"))
 
-    p = sub.add_parser("sweep", help="run a script once per combination of argument values (script arguments after --)")
+    p = sub.add_parser("sweep", help=_("run a script once per combination of argument values (script arguments after --)"))
     p.add_argument("script")
     add_submit_options(p)
     add_sweep_options(p)
 
-    p = sub.add_parser("list", help="list jobs, newest first")
+    p = sub.add_parser("list", help=_("list jobs, newest first"))
     p.add_argument("--status", help="e.g. queued,running")
-    p.add_argument("--sweep", help="only the jobs of this sweep")
+    p.add_argument("--sweep", help=_("only the jobs of this sweep"))
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("show", "show a job"), ("delete", "delete a finished job")):
+    for name, text in (("show", _("show a job")), ("delete", _("delete a finished job"))):
         sub.add_parser(name, help=text).add_argument("id")
-    p = sub.add_parser("stop", help="stop a job (or with --sweep every job of a sweep)")
+    p = sub.add_parser("stop", help=_("stop a job (or with --sweep every job of a sweep)"))
     p.add_argument("id")
-    p.add_argument("--sweep", action="store_true", help="ID is a sweep's")
-    p = sub.add_parser("rerun", help="run a job again from its snapshot (or with --sweep a whole sweep)")
+    p.add_argument("--sweep", action="store_true", help=_("ID is a sweep's"))
+    p = sub.add_parser("rerun", help=_("run a job again from its snapshot (or with --sweep a whole sweep)"))
     p.add_argument("id")
-    p.add_argument("--sweep", action="store_true", help="ID is a sweep's")
+    p.add_argument("--sweep", action="store_true", help=_("ID is a sweep's"))
     p.add_argument("--follow", action="store_true")
 
-    p = sub.add_parser("logs", help="print a job's log")
+    p = sub.add_parser("logs", help=_("print a job's log"))
     p.add_argument("id")
     p.add_argument("--follow", "-f", action="store_true")
 
-    p = sub.add_parser("metrics", help="print a job's metric points")
+    p = sub.add_parser("metrics", help=_("print a job's metric points"))
     p.add_argument("id")
     p.add_argument("--x", choices=("time", "step", "epoch"), default="time")
-    p.add_argument("--csv", action="store_true", help="every point as CSV")
+    p.add_argument("--csv", action="store_true", help=_("every point as CSV"))
     p.add_argument("names", nargs="*")
 
-    p = sub.add_parser("compare", help="compare runs: their parameters, a metric's best and last, CPU and memory")
+    p = sub.add_parser("compare", help=_("compare runs: their parameters, a metric's best and last, CPU and memory"))
     p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--metric", help="the metric to rank by (default: val_loss, loss, … whichever they share)")
-    p.add_argument("--csv", action="store_true", help="the table as CSV")
+    p.add_argument("--metric", help=_("the metric to rank by (default: val_loss, loss, … whichever they share)"))
+    p.add_argument("--csv", action="store_true", help=_("the table as CSV"))
 
-    p = sub.add_parser("export", help="export a notebook to a .py beside it")
+    p = sub.add_parser("export", help=_("export a notebook to a .py beside it"))
     p.add_argument("notebook")
     p.add_argument("--overwrite", action="store_true")
 
-    sub.add_parser("resources", help="GPUs, CPU slots and queues")
+    sub.add_parser("resources", help=_("GPUs, CPU slots and queues"))
 
-    p = sub.add_parser("example", help="copy an example (mnist) into a folder and prepare its data")
+    p = sub.add_parser("example", help=_("copy an example (mnist) into a folder and prepare its data"))
     p.add_argument("name", choices=("mnist",))
     p.add_argument("dir", type=Path)
 
-    sub.add_parser("serve", help="start a headless Jupyter server with momo-jobs (server options after --)")
+    sub.add_parser("serve", help=_("start a headless Jupyter server with momo-jobs (server options after --)"))
     return parser
 
 
 def _print_job(job: dict) -> None:
     for key, value in job.items():
         print(f"{key:>15}: {value if value is not None else ''}")
+
+
+def _user_language() -> str | None:
+    """The language gettext would pick: LANGUAGE, LC_ALL, LC_MESSAGES or LANG."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").split(":")[0]
+        if value:
+            return None if value in ("C", "POSIX") or value.startswith("C.") else value
+    return None
+
+
+def _print_warnings(answer: dict) -> None:
+    """What Python 3 can't compile in a submitted or exported script, on stderr."""
+    for warning in answer.get("warnings") or ():
+        print(_("warning: Python 3 cannot compile {where}").format(where=warning), file=sys.stderr)
 
 
 def _print_sweep(sweep: dict) -> None:
@@ -117,7 +134,7 @@ def compared_runs(client: JobsClient, ids: list[str]) -> list[dict]:
     runs = client.runs(ids=ids, limit=len(ids))["runs"]
     missing = [i for i in ids if i not in {r["id"] for r in runs}]
     if missing:
-        raise ClientError(f"no job {', '.join(missing)}", 404)
+        raise ClientError(_("no job {ids}").format(ids=", ".join(missing)), 404)
     return runs
 
 
@@ -136,7 +153,7 @@ def _print_compare(runs: list[dict], metric: str | None, as_csv: bool) -> None:
         print("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip())
     same = shared_params(runs)
     if same:
-        print("same in every run: " + ", ".join(f"{k}={v}" for k, v in same.items()))
+        print(_("same in every run: {params}").format(params=", ".join(f"{k}={v}" for k, v in same.items())))
     print(best_text(runs, metric))
 
 
@@ -151,17 +168,18 @@ def run(argv: list[str]) -> int:
     if args.command == "example":
         from ..examples import prepare_example
 
-        notebook = prepare_example(args.name, args.dir.resolve())
-        print(f"ready: open {notebook} in JupyterLab")
+        notebook = prepare_example(args.name, args.dir.resolve(), language=_user_language())
+        print(_("ready: open {notebook} in JupyterLab").format(notebook=notebook))
         return 0
     client = JobsClient.discover()
     if args.command == "submit":
         job = client.submit(args.script, args=rest, **submit_kwargs(args))
+        _print_warnings(job)
         if args.follow:
             return _follow(client, job)
         print(job["id"])
         if job["status"] == Status.QUEUED and job.get("queue_position"):
-            print(f"queued at position {job['queue_position']}", file=sys.stderr)
+            print(_("queued at position {position}").format(position=job["queue_position"]), file=sys.stderr)
     elif args.command == "sweep":
         _print_sweep(client.sweep(args.script, args=rest, **sweep_kwargs(args)))
     elif args.command == "list":
@@ -201,7 +219,9 @@ def run(argv: list[str]) -> int:
         runs = compared_runs(client, list(dict.fromkeys(args.ids)))
         _print_compare(runs, args.metric or default_metric(runs), args.csv)
     elif args.command == "export":
-        print(client.export(args.notebook, args.overwrite)["path"])
+        result = client.export(args.notebook, args.overwrite)
+        _print_warnings(result)
+        print(result["path"])
     elif args.command == "resources":
         print(json.dumps(client.resources(), indent=2))
     return 0

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..vocabulary import ACTIVE, FINAL, Resource, Status, queue_of
+from .i18n import _
 
 VEGA_LITE = "application/vnd.vegalite.v5+json"
 SYMBOLS = {Status.QUEUED: "⏳", Status.RUNNING: "▶", Status.STOPPING: "■", Status.COMPLETED: "✔",
@@ -197,15 +198,19 @@ def run_rows(runs: list[dict], metric: str | None, differing_only: bool = False)
 def best_text(runs: list[dict], metric: str | None) -> str:
     best = best_run(runs, metric)
     if best is None:
-        return f"no run has {metric}" if metric else "no metrics to compare"
-    where = "lowest" if lower_is_better(metric) else "highest"
+        return _("no run has {metric}").format(metric=metric) if metric else _("no metrics to compare")
+    lowest = lower_is_better(metric)
     summary = best["metrics"][metric]
-    step = summary["min_step" if lower_is_better(metric) else "max_step"]
+    step = summary["min_step" if lowest else "max_step"]
     differ = {k: v for k, v in best["params"].items()
               if any(r["params"].get(k) != v for r in runs if r is not best)}
     because = ", ".join(f"{k}={v}" for k, v in differ.items())
-    return (f"best: {best['name']} [{best['id']}], {where} {metric} {best_value(best, metric):.6g}"
-            + (f" at step {step}" if step is not None else "") + (f" ({because})" if because else ""))
+    text = (_("best: {name} [{id}], lowest {metric} {value}") if lowest
+            else _("best: {name} [{id}], highest {metric} {value}"))
+    text = text.format(name=best["name"], id=best["id"], metric=metric, value=f"{best_value(best, metric):.6g}")
+    if step is not None:
+        text += _(" at step {step}").format(step=step)
+    return text + (f" ({because})" if because else "")
 
 
 def compare_vega_lite(runs: list[dict], data: dict) -> dict:

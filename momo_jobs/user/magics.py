@@ -26,6 +26,7 @@ from IPython.display import display
 from ..vocabulary import FINAL
 from .client import ClientError, JobsClient, server_root
 from .display import JobTable, chart_bundle, compare_bundle, default_metric, run_rows, status_bundle, status_text
+from .i18n import _, ngettext
 from .options import add_submit_options, add_sweep_options, split_script_args, submit_kwargs, sweep_kwargs
 
 POLL_SECONDS = 1.0
@@ -142,7 +143,7 @@ class JobMagics(Magics):
         """A job from its id, a unique id prefix or its name; the last one this kernel submitted by default."""
         ref = ref or self._last_job
         if not ref:
-            raise UsageError("give a job id (no job was submitted from this kernel yet)")
+            raise UsageError(_("give a job id (no job was submitted from this kernel yet)"))
         try:
             return Job(self._connected().get(ref))
         except ClientError as exc:
@@ -154,7 +155,7 @@ class JobMagics(Magics):
             return Job(matches[0])  # the newest of that name
         if matches:
             raise UsageError(f"{ref!r} matches {len(matches)} jobs: give more of the id")
-        raise JobMagicError(f"no job {ref!r}")
+        raise JobMagicError(_("no job {ref!r}").format(ref=ref))
 
     # the notebook
 
@@ -168,7 +169,7 @@ class JobMagics(Magics):
         named = self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
         if named and str(named).endswith(".ipynb") and Path(named).is_file():
             return Path(named).resolve()
-        raise UsageError("can't tell which notebook this kernel runs: give the notebook's path")
+        raise UsageError(_("can't tell which notebook this kernel runs: give the notebook's path"))
 
     def _script(self, script: str) -> Path | str:
         if script == ".":
@@ -204,7 +205,7 @@ class JobMagics(Magics):
                 except ClientError as exc:
                     failures += 1
                     if failures >= 30:
-                        handle.update(status_bundle(last, f"lost the server: {exc.message}"), raw=True)
+                        handle.update(status_bundle(last, _("lost the server: {reason}").format(reason=exc.message)), raw=True)
                         return
                     continue
                 handle.update(status_bundle(current, note), raw=True)
@@ -248,8 +249,10 @@ class JobMagics(Magics):
         else:
             path = self._script(script)
             if str(path).endswith(".ipynb"):
-                note = "the notebook as last saved"
+                note = _("the notebook as last saved")
             job = Job(self._api("submit", path, **kwargs))
+        for warning in job.get("warnings") or ():
+            print(_("warning: Python 3 cannot compile {where}").format(where=warning))
         self._last_job = job["id"]
         if not opts.quiet:
             self._watch(job, note)
@@ -267,15 +270,19 @@ class JobMagics(Magics):
         self._last_sweep = sweep["sweep_id"]
         if sweep["jobs"]:
             self._last_job = sweep["jobs"][0]["id"]
-        print(f"sweep {sweep['sweep_id']}: {len(sweep['jobs'])} jobs"
-              + (f", at most {sweep['max_parallel']} at once" if sweep.get("max_parallel") else ""))
+        count = len(sweep["jobs"])
+        line = ngettext("sweep {sweep}: {count} job", "sweep {sweep}: {count} jobs", count)
+        if sweep.get("max_parallel"):
+            line = ngettext("sweep {sweep}: {count} job, at most {parallel} at once",
+                            "sweep {sweep}: {count} jobs, at most {parallel} at once", count)
+        print(line.format(sweep=sweep["sweep_id"], count=count, parallel=sweep.get("max_parallel")))
         return JobTable(Job(j) for j in sweep["jobs"])
 
     def _sweep_id(self, ref: str | None) -> str:
         """A sweep's id; the last one this kernel started by default."""
         ref = ref or getattr(self, "_last_sweep", None)
         if not ref:
-            raise UsageError("give a sweep id (no sweep was started from this kernel yet)")
+            raise UsageError(_("give a sweep id (no sweep was started from this kernel yet)"))
         return ref
 
     def _submit_cell(self, cell: str, kwargs: dict) -> Job:
@@ -317,7 +324,7 @@ class JobMagics(Magics):
             try:
                 job = Job(self._call(self.client.follow, job["id"], sys.stdout))
             except KeyboardInterrupt:
-                print(f"\n(stopped following {job['name']}; the job goes on)")
+                print("\n" + _("(stopped following {name}; the job goes on)").format(name=job["name"]))
                 return None
             print(f"\n{status_text(job)}")
             return None
@@ -325,7 +332,8 @@ class JobMagics(Magics):
         if opts.tail is not None:
             text = "\n".join(text.rstrip("\n").split("\n")[-opts.tail:]) + "\n" if opts.tail > 0 else ""
         elif skipped:
-            print(f"[{skipped} earlier characters left out; %job logs {job['id']} --all shows them]")
+            print(_("[{count} earlier characters left out; %job logs {id} --all shows them]").format(
+                count=skipped, id=job["id"]))
         sys.stdout.write(text)
         sys.stdout.flush()
         return None
@@ -352,7 +360,9 @@ class JobMagics(Magics):
     def cmd_export(self, opts):
         notebook = self._script(opts.notebook) if opts.notebook else self._notebook()
         result = self._api("export", notebook, overwrite=opts.overwrite)
-        print(f"exported {Path(str(notebook)).name} to {result['path']}")
+        print(_("exported {notebook} to {script}").format(notebook=Path(str(notebook)).name, script=result["path"]))
+        for warning in result.get("warnings") or ():
+            print(_("warning: Python 3 cannot compile {where}").format(where=warning))
         return None
 
     def cmd_wait(self, opts):
@@ -374,7 +384,7 @@ class JobMagics(Magics):
                 time.sleep(0.5)
                 job = self._resolve(job["id"])
         except KeyboardInterrupt:
-            handle.update(status_bundle(job, "detached: the job goes on"), raw=True)
+            handle.update(status_bundle(job, _("detached: the job goes on")), raw=True)
             return job
         handle.update(status_bundle(job), raw=True)
         return job
@@ -504,7 +514,8 @@ class JobMagics(Magics):
                 raise UsageError(f"%job needs a command: {', '.join(COMMANDS)} (see %job --help)")
             opts = self.parser.parse_args(words)
             if script_args and opts.command not in ("submit", "sweep"):
-                raise UsageError(f"%job {opts.command}: arguments after -- are only for submit and sweep")
+                raise UsageError(_("%job {command}: arguments after -- are only for submit and sweep").format(
+                    command=opts.command))
             if opts.command in ("submit", "sweep"):
                 opts.args = script_args
             if opts.command == "submit":

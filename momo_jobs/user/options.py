@@ -6,6 +6,7 @@ import argparse
 import re
 
 from ..vocabulary import Resource
+from .i18n import _
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -21,18 +22,20 @@ def split_script_args(words: list[str]) -> tuple[list[str], list[str]]:
 
 def add_submit_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--gpu", nargs="?", type=int, const=1, metavar="N", help="run on N whole GPUs (default 1)")
-    where.add_argument("--cpu", action="store_true", help="run on a CPU slot (the default)")
-    where.add_argument("--console", action="store_true", help="run in a fresh kernel that stays alive for inspection")
-    parser.add_argument("--name", help="the job's name")
-    parser.add_argument("--kernel", help="kernelspec whose Python runs the job (default: the server's)")
-    parser.add_argument("--env", action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+    where.add_argument("--gpu", nargs="?", type=int, const=1, metavar="N", help=_("run on N whole GPUs (default 1)"))
+    where.add_argument("--cpu", action="store_true", help=_("run on a CPU slot (the default)"))
+    where.add_argument("--console", action="store_true",
+                       help=_("run in a fresh kernel that stays alive for inspection"))
+    parser.add_argument("--name", help=_("the job's name"))
+    parser.add_argument("--kernel", help=_("kernelspec whose Python runs the job (default: the server's)"))
+    parser.add_argument("--env", action="append", metavar="KEY=VALUE", help=_("an environment variable (repeatable)"))
     parser.add_argument("--time", metavar="DURATION",
-                        help="time limit, e.g. 2h30m, 90s or 45 (seconds); then the job is stopped and fails")
+                        help=_("time limit, e.g. 2h30m, 90s or 45 (seconds); then the job is stopped and fails"))
     parser.add_argument("--time-signal", metavar="SIG@DURATION",
-                        help="warn the job with this signal this long before its time limit, e.g. USR1@60 or USR1@5m")
-    parser.add_argument("--retries", type=int, metavar="N", help="run a failed job again, up to N more times (0-10)")
-    parser.add_argument("--retry-on-time-limit", action="store_true", help="retry a job its time limit stopped too")
+                        help=_("warn the job with this signal this long before its time limit, "
+                               "e.g. USR1@60 or USR1@5m"))
+    parser.add_argument("--retries", type=int, metavar="N", help=_("run a failed job again, up to N more times (0-10)"))
+    parser.add_argument("--retry-on-time-limit", action="store_true", help=_("retry a job its time limit stopped too"))
 
 
 def parse_duration(text: str) -> float:
@@ -43,7 +46,7 @@ def parse_duration(text: str) -> float:
     except ValueError:
         pass
     if not text or _DURATION.sub("", text):
-        raise ValueError(f"{text!r} is not a duration (e.g. 2h30m, 90s, 45)")
+        raise ValueError(_("{text!r} is not a duration (e.g. 2h30m, 90s, 45)").format(text=text))
     return float(sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(text)))
 
 
@@ -51,7 +54,7 @@ def parse_time_signal(text: str) -> str:
     """``USR1@5m`` → ``USR1@300``: the API's SIGNAL@SECONDS."""
     name, sep, when = text.partition("@")
     if not sep or not name:
-        raise ValueError(f"--time-signal takes SIGNAL@DURATION (e.g. USR1@60), not {text!r}")
+        raise ValueError(_("--time-signal takes SIGNAL@DURATION (e.g. USR1@60), not {text!r}").format(text=text))
     return f"{name}@{parse_duration(when):g}"
 
 
@@ -61,17 +64,17 @@ def parse_grid(pairs: list[str]) -> dict[str, list[str]]:
     for pair in pairs:
         name, sep, values = pair.partition("=")
         if not sep or not name.strip() or not values.strip():
-            raise ValueError(f"--grid takes NAME=V1,V2,..., not {pair!r}")
+            raise ValueError(_("--grid takes NAME=V1,V2,..., not {pair!r}").format(pair=pair))
         grid[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     if not grid:
-        raise ValueError("a sweep needs at least one --grid NAME=V1,V2")
+        raise ValueError(_("a sweep needs at least one --grid NAME=V1,V2"))
     return grid
 
 
 def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", action="append", required=True, metavar="NAME=V1,V2",
-                        help="a parameter and its values, passed as --NAME V (repeatable: every combination runs)")
-    parser.add_argument("--max-parallel", type=int, metavar="N", help="run at most N of the sweep's jobs at once")
+                        help=_("a parameter and its values, passed as --NAME V (repeatable: every combination runs)"))
+    parser.add_argument("--max-parallel", type=int, metavar="N", help=_("run at most N of the sweep's jobs at once"))
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
@@ -80,7 +83,7 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--env takes KEY=VALUE, not {pair!r}")
+            raise ValueError(_("--env takes KEY=VALUE, not {pair!r}").format(pair=pair))
         env[key] = value
     return env
 

@@ -103,7 +103,7 @@ describe('splitArgs', () => {
   });
 
   it('refuses an unterminated quote', () => {
-    expect(() => splitArgs('"oops')).toThrow(/unterminated/);
+    expect(() => splitArgs('"oops')).toThrow(/Unterminated/);
   });
 });
 

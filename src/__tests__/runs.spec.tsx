@@ -524,6 +524,21 @@ describe('the overlay of runs', () => {
     ).toBe('step');
     compare.dispose();
   });
+
+  it('CompareModel fetches the runs already selected when it is made', async () => {
+    const runs = sampleRuns();
+    const { server, model } = await loadedModel(runs);
+    serveCompare(server, () => [
+      { job: runs[0].id, name: 'loss', x: [0, 1], y: [1, 0.5], count: 2 }
+    ]);
+    model.selection.set([runs[0].id]);
+    const compare = new CompareModel({ runs: model, minIntervalMs: 0 });
+    await new Promise(resolve => setTimeout(resolve, 5));
+    await flush();
+    expect(compare.ids).toEqual([runs[0].id]);
+    expect(compare.data).not.toBeNull();
+    compare.dispose();
+  });
 });
 
 describe('telemetry in the job view', () => {

@@ -5,6 +5,7 @@
 import * as React from 'react';
 
 import type { MetricX } from '../api';
+import { formatNumber } from '../format';
 import { trans } from '../i18n';
 
 /** What the controls change: MetricsModel and CompareModel both are one. */
@@ -48,7 +49,10 @@ export function ChartControls(props: {
         }}
       />
       <span className="jp-MomoJobs-smoothValue">
-        {options.smoothing.toFixed(2)}
+        {formatNumber(options.smoothing, {
+          minimumFractionDigits: 2,
+          maximumFractionDigits: 2
+        })}
       </span>
       <label className="jp-MomoJobs-check">
         <input

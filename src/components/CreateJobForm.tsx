@@ -5,6 +5,8 @@
 import * as React from 'react';
 
 import type { IJob, IResources, Resource } from '../api';
+import { errorText } from '../errors';
+import { formatNumber } from '../format';
 import { trans } from '../i18n';
 import { GpuHolders } from './GpuHolders';
 
@@ -42,23 +44,29 @@ export interface ICreateJobFormProps {
   onChange: (value: ICreateJobValue) => void;
 }
 
-const KINDS: { resource: Resource; label: string; help: string }[] = [
-  {
-    resource: 'gpu',
-    label: 'GPU machine',
-    help: 'Runs the script on whole GPUs; waits in the queue while they are busy.'
-  },
-  {
-    resource: 'cpu',
-    label: 'CPU machine',
-    help: 'Runs the script on a CPU slot, with no GPU visible.'
-  },
-  {
-    resource: 'console',
-    label: 'Notebook console',
-    help: 'Runs the script in a fresh kernel you can attach a console to.'
-  }
-];
+function kinds(): { resource: Resource; label: string; help: string }[] {
+  return [
+    {
+      resource: 'gpu',
+      label: trans.__('GPU machine'),
+      help: trans.__(
+        'Runs the script on whole GPUs; waits in the queue while they are busy.'
+      )
+    },
+    {
+      resource: 'cpu',
+      label: trans.__('CPU machine'),
+      help: trans.__('Runs the script on a CPU slot, with no GPU visible.')
+    },
+    {
+      resource: 'console',
+      label: trans.__('Notebook console'),
+      help: trans.__(
+        'Runs the script in a fresh kernel you can attach a console to.'
+      )
+    }
+  ];
+}
 
 /**
  * Why a GPU job cannot be asked for, or null when it can.
@@ -67,13 +75,15 @@ export function gpuUnavailableReason(
   resources: IResources | Error | null
 ): string | null {
   if (resources === null) {
-    return 'Checking the GPUs of the server…';
+    return trans.__('Checking the GPUs of the server…');
   }
   if (resources instanceof Error) {
-    return `The server's GPUs are unknown: ${resources.message}`;
+    return trans.__("The server's GPUs are unknown: %1", errorText(resources));
   }
   if (!resources.gpus.length) {
-    return 'This server has no GPU (none detected, or MOMO_JOBS_GPUS is empty).';
+    return trans.__(
+      'This server has no GPU (none detected, or MOMO_JOBS_GPUS is empty).'
+    );
   }
   return null;
 }
@@ -112,14 +122,14 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
     <form
       className="jp-MomoJobs-createForm"
       onSubmit={e => e.preventDefault()}
-      aria-label="Create a job"
+      aria-label={trans.__('Create a job')}
     >
       <p className="jp-MomoJobs-script">
-        Script: <code>{props.script}</code>
+        {trans.__('Script:')} <code>{props.script}</code>
       </p>
       <fieldset className="jp-MomoJobs-kinds">
-        <legend>Run on</legend>
-        {KINDS.map(kind => {
+        <legend>{trans.__('Run on')}</legend>
+        {kinds().map(kind => {
           const disabled = kind.resource === 'gpu' && gpuReason !== null;
           return (
             <label
@@ -146,16 +156,25 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
       {resources && (
         <p className="jp-MomoJobs-capacity">
           {resources.gpus.length
-            ? `GPUs: ${freeGpus} of ${resources.gpus.length} free, ${resources.queues.gpu} queued. `
+            ? trans.__(
+                'GPUs: %1 of %2 free, %3 queued.',
+                formatNumber(freeGpus),
+                formatNumber(resources.gpus.length),
+                formatNumber(resources.queues.gpu)
+              ) + ' '
             : ''}
-          CPU slots: {resources.cpu_slots.total - resources.cpu_slots.used} of{' '}
-          {resources.cpu_slots.total} free, {resources.queues.cpu} queued.
+          {trans.__(
+            'CPU slots: %1 of %2 free, %3 queued.',
+            formatNumber(resources.cpu_slots.total - resources.cpu_slots.used),
+            formatNumber(resources.cpu_slots.total),
+            formatNumber(resources.queues.cpu)
+          )}
         </p>
       )}
       {resources && (
         <GpuHolders gpus={resources.gpus} now={Date.now()} jobs={props.jobs} />
       )}
-      <label htmlFor={`${id}-name`}>Name</label>
+      <label htmlFor={`${id}-name`}>{trans.__('Name')}</label>
       <input
         id={`${id}-name`}
         className="jp-mod-styled jp-MomoJobs-nameInput"
@@ -166,7 +185,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
       />
       {value.resource === 'gpu' && gpuCount > 1 && (
         <>
-          <label htmlFor={`${id}-gpus`}>Number of GPUs</label>
+          <label htmlFor={`${id}-gpus`}>{trans.__('Number of GPUs')}</label>
           <input
             id={`${id}-gpus`}
             className="jp-mod-styled jp-MomoJobs-gpusInput"
@@ -185,13 +204,13 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           />
         </>
       )}
-      <label htmlFor={`${id}-args`}>Script arguments</label>
+      <label htmlFor={`${id}-args`}>{trans.__('Script arguments')}</label>
       <input
         id={`${id}-args`}
         className="jp-mod-styled jp-MomoJobs-argsInput"
         type="text"
         value={value.args}
-        placeholder="e.g. --epochs 12 --batch-size 128"
+        placeholder={trans.__('e.g. --epochs 12 --batch-size 128')}
         onChange={e => update({ args: e.target.value })}
       />
       <label htmlFor={`${id}-time`}>{trans.__('Time limit')}</label>
@@ -264,7 +283,7 @@ export function CreateJobForm(props: ICreateJobFormProps): JSX.Element {
           />
         </>
       )}
-      <label htmlFor={`${id}-kernel`}>Environment (kernel)</label>
+      <label htmlFor={`${id}-kernel`}>{trans.__('Environment (kernel)')}</label>
       <select
         id={`${id}-kernel`}
         className="jp-mod-styled jp-MomoJobs-kernelSelect"

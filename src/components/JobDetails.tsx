@@ -36,27 +36,27 @@ export function JobHeader(props: {
             {props.error}
           </div>
         ) : (
-          <div className="jp-MomoJobs-empty">Loading…</div>
+          <div className="jp-MomoJobs-empty">{trans.__('Loading…')}</div>
         )}
       </header>
     );
   }
   const facts: [string, string][] = [
-    ['Resource', resourceText(job)],
-    ['Script', job.script],
-    ['Created', formatDate(job.created_at)],
-    ['Started', formatDate(job.started_at)],
-    ['Finished', formatDate(job.finished_at)],
-    ['Duration', timeText(job, now) || '—']
+    [trans.__('Resource'), resourceText(job)],
+    [trans.__('Script'), job.script],
+    [trans.__('Created'), formatDate(job.created_at)],
+    [trans.__('Started'), formatDate(job.started_at)],
+    [trans.__('Finished'), formatDate(job.finished_at)],
+    [trans.__('Duration'), timeText(job, now) || '—']
   ];
   if (job.args && job.args.length) {
-    facts.push(['Arguments', joinArgs(job.args)]);
+    facts.push([trans.__('Arguments'), joinArgs(job.args)]);
   }
   if (job.kernel) {
-    facts.push(['Kernel', job.kernel]);
+    facts.push([trans.__('Kernel'), job.kernel]);
   }
   if (job.exit_code !== null && job.exit_code !== undefined) {
-    facts.push(['Exit code', String(job.exit_code)]);
+    facts.push([trans.__('Exit code'), String(job.exit_code)]);
   }
   if (job.time_limit) {
     facts.push([
@@ -94,9 +94,10 @@ export function JobHeader(props: {
                 (job.status !== 'running' && job.status !== 'completed')
               }
               onClick={() => actions.openConsole(job)}
-              title="Attach a console to the job's kernel"
+              title={trans.__("Attach a console to the job's kernel")}
             >
-              <consoleIcon.react tag="span" elementSize="normal" /> Open console
+              <consoleIcon.react tag="span" elementSize="normal" />{' '}
+              {trans.__('Open console')}
             </button>
           )}
           <JobLifeButtons job={job} actions={actions} />
@@ -104,7 +105,7 @@ export function JobHeader(props: {
       </div>
       {props.gone && (
         <div className="jp-MomoJobs-error" role="alert">
-          This job was deleted.
+          {trans.__('This job was deleted.')}
         </div>
       )}
       {job.reason && (
@@ -138,26 +139,26 @@ export function ResultsList(props: {
   const { results, actions } = props;
   const dir = results?.dir ?? props.job?.results_dir ?? 'results';
   return (
-    <section className="jp-MomoJobs-results" aria-label="Results">
+    <section className="jp-MomoJobs-results" aria-label={trans.__('Results')}>
       <div className="jp-MomoJobs-sectionTitle">
-        <h3>Results</h3>
+        <h3>{trans.__('Results')}</h3>
         <IconButton
           icon={refreshIcon}
-          label="Refresh the results"
+          label={trans.__('Refresh the results')}
           onClick={props.onRefresh}
         />
         <button
           type="button"
           className="jp-MomoJobs-linkButton"
           onClick={() => actions.openFile(dir)}
-          title={`Show ${dir}/ in the file browser`}
+          title={trans.__('Show %1/ in the file browser', dir)}
         >
-          Show folder
+          {trans.__('Show folder')}
         </button>
       </div>
       {!results || !results.files.length ? (
         <div className="jp-MomoJobs-empty">
-          Files the job writes under <code>results/</code> appear here.
+          {trans.__('Files the job writes under results/ appear here.')}
         </div>
       ) : (
         <ul className="jp-MomoJobs-files">
@@ -167,7 +168,7 @@ export function ResultsList(props: {
                 type="button"
                 className="jp-MomoJobs-linkButton"
                 onClick={() => actions.openFile(f.path)}
-                title={`Open ${f.path}`}
+                title={trans.__('Open %1', f.path)}
               >
                 {f.path.startsWith(dir + '/')
                   ? f.path.slice(dir.length + 1)

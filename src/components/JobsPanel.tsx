@@ -17,6 +17,7 @@ import {
   JOB_STATUSES,
   JobStatus
 } from '../api';
+import { formatNumber } from '../format';
 import { trans } from '../i18n';
 import { JobsModel } from '../model';
 import { ClickMode, clickMode } from '../selection';
@@ -26,21 +27,33 @@ import {
   JobLifeButtons,
   resourceText,
   StatusBadge,
+  statusName,
   timeText,
   useNow
 } from './common';
 import { GpuHolders } from './GpuHolders';
 
-const FILTERS: { label: string; statuses: ReadonlyArray<JobStatus> }[] = [
-  { label: 'All jobs', statuses: [] },
+interface IFilter {
+  label: () => string;
+  statuses: ReadonlyArray<JobStatus>;
+}
+
+const FINAL_LABELS: { [status: string]: () => string } = {
+  completed: () => trans.__('Completed'),
+  failed: () => trans.__('Failed'),
+  stopped: () => trans.__('Stopped')
+};
+
+const FILTERS: IFilter[] = [
+  { label: () => trans.__('All jobs'), statuses: [] },
   {
-    label: 'Active (queued, running)',
+    label: () => trans.__('Active (queued, running)'),
     statuses: JOB_STATUSES.filter(status => !isFinal(status))
   },
-  { label: 'Queued', statuses: ['queued'] },
-  { label: 'Running', statuses: ACTIVE_STATUSES },
+  { label: () => trans.__('Queued'), statuses: ['queued'] },
+  { label: () => trans.__('Running'), statuses: ACTIVE_STATUSES },
   ...FINAL_STATUSES.map(status => ({
-    label: status.charAt(0).toUpperCase() + status.slice(1),
+    label: FINAL_LABELS[status] ?? (() => status),
     statuses: [status]
   }))
 ];
@@ -70,7 +83,7 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
       data-job-id={job.id}
       data-status={job.status}
       tabIndex={0}
-      aria-label={`${job.name}, ${job.status}`}
+      aria-label={trans.__('%1, %2', job.name, statusName(job.status))}
       aria-selected={props.selected}
       onMouseDown={e => {
         if (e.shiftKey) {
@@ -92,7 +105,7 @@ const JobRow = React.memo(function JobRow(props: IRowProps): JSX.Element {
         <span className="jp-MomoJobs-actions">
           <IconButton
             icon={launchIcon}
-            label={`Open job ${job.name}`}
+            label={trans.__('Open job %1', job.name)}
             onClick={() => actions.open(job.id)}
           />
           <JobLifeButtons job={job} actions={actions} />
@@ -138,14 +151,15 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   const selectedCount = model.selection.size;
   let body: JSX.Element;
   if (model.state === 'loading') {
-    body = <div className="jp-MomoJobs-empty">Loading jobs…</div>;
+    body = <div className="jp-MomoJobs-empty">{trans.__('Loading jobs…')}</div>;
   } else if (model.state === 'error' && !model.allJobs.length) {
     body = (
       <div className="jp-MomoJobs-error" role="alert">
-        <p>The jobs cannot be loaded: {model.error}</p>
+        <p>{trans.__('The jobs cannot be loaded: %1', model.error ?? '')}</p>
         <p>
-          Is the <code>momo_jobs</code> server extension installed and enabled?
-          (<code>jupyter server extension list</code>)
+          {trans.__(
+            'Is the momo_jobs server extension installed and enabled? (jupyter server extension list)'
+          )}
         </p>
       </div>
     );
@@ -153,13 +167,15 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
     body = (
       <div className="jp-MomoJobs-empty">
         {model.allJobs.length
-          ? 'No job matches this filter.'
-          : 'No jobs yet. Open a notebook or a .py file and use “Create Job” in its toolbar or the file browser’s context menu.'}
+          ? trans.__('No job matches this filter.')
+          : trans.__(
+              'No jobs yet. Open a notebook or a .py file and use “Create Job” in its toolbar or the file browser’s context menu.'
+            )}
       </div>
     );
   } else {
     body = (
-      <ul className="jp-MomoJobs-list" aria-label="Jobs">
+      <ul className="jp-MomoJobs-list" aria-label={trans.__('Jobs')}>
         {jobs.map(job => (
           <JobRow
             key={job.id}
@@ -177,7 +193,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
   return (
     <div className="jp-MomoJobs-panel">
       <header className="jp-MomoJobs-panelHeader">
-        <h2 className="jp-MomoJobs-title">Jobs</h2>
+        <h2 className="jp-MomoJobs-title">{trans.__('Jobs')}</h2>
         <span className="jp-MomoJobs-headerButtons">
           {actions.openRuns && (
             <IconButton
@@ -189,7 +205,7 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
           )}
           <IconButton
             icon={refreshIcon}
-            label="Refresh the jobs"
+            label={trans.__('Refresh the jobs')}
             onClick={() => {
               void model.refresh();
               void model.refreshResources();
@@ -228,23 +244,34 @@ export function JobsPanel(props: IJobsPanelProps): JSX.Element {
       <div className="jp-MomoJobs-filter">
         <select
           className="jp-mod-styled"
-          aria-label="Show jobs by status"
+          aria-label={trans.__('Show jobs by status')}
           value={filterIndex}
           onChange={e => {
             model.filter = FILTERS[parseInt(e.target.value, 10)].statuses;
           }}
         >
           {FILTERS.map((f, i) => (
-            <option key={f.label} value={i}>
+            <option key={i} value={i}>
               {f.statuses.length
-                ? `${f.label} (${f.statuses.reduce((n, st) => n + (counts[st] ?? 0), 0)})`
-                : f.label}
+                ? trans.__(
+                    '%1 (%2)',
+                    f.label(),
+                    formatNumber(
+                      f.statuses.reduce((n, st) => n + (counts[st] ?? 0), 0)
+                    )
+                  )
+                : f.label()}
             </option>
           ))}
         </select>
         <span className="jp-MomoJobs-count">
-          {jobs.length}
-          {model.total > model.allJobs.length ? ` of ${model.total}` : ''}
+          {model.total > model.allJobs.length
+            ? trans.__(
+                '%1 of %2',
+                formatNumber(jobs.length),
+                formatNumber(model.total)
+              )
+            : formatNumber(jobs.length)}
         </span>
       </div>
       {model.state === 'error' && model.allJobs.length > 0 && (

@@ -5,7 +5,7 @@ import * as React from 'react';
 import uPlot from 'uplot';
 
 import type { MetricX } from '../api';
-import { formatElapsedTick, formatValue } from '../format';
+import { formatElapsedTick, formatNumber, formatValue } from '../format';
 import { trans } from '../i18n';
 
 export interface IChartColours {
@@ -107,10 +107,19 @@ export function useThemeKey(): string {
 export const CHART_HEIGHT = 180;
 
 export function xLabel(kind: MetricX): string {
-  return kind === 'time' ? 'time since start' : kind;
+  switch (kind) {
+    case 'time':
+      return trans.__('time since start');
+    case 'step':
+      return trans.__('step');
+    case 'epoch':
+      return trans.__('epoch');
+    default:
+      return kind;
+  }
 }
 
-function makeOptions(
+export function makeOptions(
   props: IMetricChartProps,
   width: number,
   colours: IChartColours,
@@ -130,12 +139,12 @@ function makeOptions(
           ? '—'
           : props.xKind === 'time'
             ? formatElapsedTick(v)
-            : String(v)
+            : formatNumber(v)
     }
   ];
   if (props.raw) {
     series.push({
-      label: `${props.name} (raw)`,
+      label: trans.__('%1 (raw)', props.name),
       stroke: colours.line,
       alpha: 0.3,
       width: 1,
@@ -144,7 +153,7 @@ function makeOptions(
     });
   }
   series.push({
-    label: props.raw ? `${props.name} (smoothed)` : props.name,
+    label: props.raw ? trans.__('%1 (smoothed)', props.name) : props.name,
     stroke: colours.line,
     width: 1.5,
     spanGaps: false,
@@ -164,7 +173,7 @@ function makeOptions(
         ...axis,
         values: (_u, splits) =>
           splits.map(v =>
-            props.xKind === 'time' ? formatElapsedTick(v) : String(v)
+            props.xKind === 'time' ? formatElapsedTick(v) : formatNumber(v)
           )
       },
       { ...axis, size: 60, values: (_u, splits) => splits.map(format) }
@@ -264,7 +273,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
   return (
     <figure
       className="jp-MomoJobs-chart"
-      aria-label={`Chart of ${props.name}`}
+      aria-label={trans.__('Chart of %1', props.name)}
       data-metric={props.name}
       data-points={props.x.length}
       data-attempt-starts={(props.attemptStarts ?? []).map(s => s.x).join(',')}

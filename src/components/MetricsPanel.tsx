@@ -61,12 +61,15 @@ function SeriesChart(props: {
 
 function OtherTable(props: { rows: IOtherValue[] }): JSX.Element {
   return (
-    <table className="jp-MomoJobs-table" aria-label="Non-numeric metrics">
+    <table
+      className="jp-MomoJobs-table"
+      aria-label={trans.__('Non-numeric metrics')}
+    >
       <thead>
         <tr>
-          <th scope="col">metric</th>
-          <th scope="col">time</th>
-          <th scope="col">value</th>
+          <th scope="col">{trans.__('metric')}</th>
+          <th scope="col">{trans.__('time')}</th>
+          <th scope="col">{trans.__('value')}</th>
         </tr>
       </thead>
       <tbody>

@@ -12,7 +12,7 @@ import { formatCell, IColumn } from '../runtable';
 import { RunsModel, RunsRow } from '../runsmodel';
 import { clickMode } from '../selection';
 import { statusIcon } from '../icons';
-import { IJobActions } from './common';
+import { IJobActions, statusName } from './common';
 
 export const ROW_HEIGHT = 26;
 const HEADER_HEIGHT = 30;
@@ -48,7 +48,9 @@ function RunStatus(props: { run: IRun }): JSX.Element {
       className={`jp-MomoJobs-status jp-MomoJobs-status-${props.run.status}`}
     >
       <Icon.react tag="span" elementSize="normal" aria-hidden="true" />
-      <span className="jp-MomoJobs-statusText">{props.run.status}</span>
+      <span className="jp-MomoJobs-statusText">
+        {statusName(props.run.status)}
+      </span>
     </span>
   );
 }

@@ -9,8 +9,14 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, isFinal } from '../api';
-import { formatDuration, jobDuration, jobTimeLeft, jobWaited } from '../format';
+import { IJob, isFinal, JobStatus } from '../api';
+import {
+  formatDuration,
+  formatNumber,
+  jobDuration,
+  jobTimeLeft,
+  jobWaited
+} from '../format';
 import { trans } from '../i18n';
 import { statusIcon } from '../icons';
 
@@ -62,12 +68,34 @@ export function statusText(job: IJob): string {
       ? ' ' + trans.__('(attempt %1/%2)', attempt, (job.retries ?? 0) + 1)
       : '';
   if (job.status === 'queued' && job.queue_position) {
-    return `queued #${job.queue_position}${of}`;
+    return trans.__('queued #%1', formatNumber(job.queue_position)) + of;
   }
   if (job.status === 'failed' && job.exit_code !== null) {
-    return `failed (exit ${job.exit_code})${of}`;
+    return trans.__('failed (exit %1)', job.exit_code) + of;
   }
-  return job.status + of;
+  return statusName(job.status) + of;
+}
+
+/**
+ * A status in the UI's words: 排队中, 运行中, 运行失败, …
+ */
+export function statusName(status: JobStatus): string {
+  switch (status) {
+    case 'queued':
+      return trans.__('queued');
+    case 'running':
+      return trans.__('running');
+    case 'stopping':
+      return trans.__('stopping');
+    case 'completed':
+      return trans.__('completed');
+    case 'failed':
+      return trans.__('failed');
+    case 'stopped':
+      return trans.__('stopped');
+    default:
+      return status;
+  }
 }
 
 /**
@@ -76,11 +104,11 @@ export function statusText(job: IJob): string {
 export function resourceText(job: IJob): string {
   if (job.resource === 'gpu') {
     if (job.gpu_ids && job.gpu_ids.length) {
-      return `GPU ${job.gpu_ids.join(',')}`;
+      return trans.__('GPU %1', job.gpu_ids.join(','));
     }
-    return job.gpus > 1 ? `GPU ×${job.gpus}` : 'GPU';
+    return job.gpus > 1 ? trans.__('GPU ×%1', job.gpus) : trans.__('GPU');
   }
-  return job.resource === 'cpu' ? 'CPU' : 'console';
+  return job.resource === 'cpu' ? trans.__('CPU') : trans.__('console');
 }
 
 /**
@@ -89,7 +117,9 @@ export function resourceText(job: IJob): string {
 export function timeText(job: IJob, now: number): string {
   if (job.status === 'queued') {
     const waited = jobWaited(job, now);
-    return waited === null ? '' : `waiting ${formatDuration(waited)}`;
+    return waited === null
+      ? ''
+      : trans.__('waiting %1', formatDuration(waited));
   }
   const d = jobDuration(job, now);
   const left = jobTimeLeft(job, now);
@@ -139,7 +169,7 @@ export function JobLifeButtons(props: {
     return (
       <IconButton
         icon={stopIcon}
-        label={`Stop job ${job.name}`}
+        label={trans.__('Stop job %1', job.name)}
         className="jp-MomoJobs-stop"
         disabled={job.status === 'stopping'}
         onClick={() => actions.stop(job.id)}
@@ -150,13 +180,13 @@ export function JobLifeButtons(props: {
     <>
       <IconButton
         icon={refreshIcon}
-        label={`Rerun job ${job.name}`}
+        label={trans.__('Rerun job %1', job.name)}
         className="jp-MomoJobs-rerun"
         onClick={() => actions.rerun(job.id)}
       />
       <IconButton
         icon={deleteIcon}
-        label={`Delete job ${job.name}`}
+        label={trans.__('Delete job %1', job.name)}
         className="jp-MomoJobs-delete"
         onClick={() => actions.remove(job.id)}
       />

@@ -5,9 +5,10 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { Panel, SplitPanel } from '@lumino/widgets';
 import * as React from 'react';
 
-import { IJobActions } from '../components/common';
+import { IJobActions, statusName } from '../components/common';
 import { JobHeader, ResultsList } from '../components/JobDetails';
 import { MetricsPanel } from '../components/MetricsPanel';
+import { trans } from '../i18n';
 import { jobsIcon } from '../icons';
 import { JobViewModel } from '../model';
 import { LogView } from './LogView';
@@ -113,7 +114,7 @@ export class JobView extends Panel {
     const job = this.model.job;
     this.title.label = job ? job.name : this.model.jobId;
     this.title.caption = job
-      ? `${job.name} (${job.status}) — ${job.script}`
+      ? trans.__('%1 (%2) — %3', job.name, statusName(job.status), job.script)
       : this.model.jobId;
     this.title.className = job ? `jp-MomoJobs-tab-${job.status}` : '';
   }

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { IJobActions } from '../components/common';
 import { JobsPanel } from '../components/JobsPanel';
+import { trans } from '../i18n';
 import { jobsIcon } from '../icons';
 import { JobsModel } from '../model';
 
@@ -18,9 +19,9 @@ export class JobsSidebar extends ReactWidget {
     this.id = 'momo-jobs-sidebar';
     this.addClass('jp-MomoJobs-sidebar');
     this.title.icon = jobsIcon;
-    this.title.caption = 'Jobs';
+    this.title.caption = trans.__('Jobs');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Jobs');
+    this.node.setAttribute('aria-label', trans.__('Jobs'));
   }
 
   render(): JSX.Element {

@@ -5,6 +5,7 @@
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { trans } from '../i18n';
 import { renderLine } from '../logdom';
 import { LogFollower } from '../model';
 
@@ -24,13 +25,13 @@ export class LogView extends Widget {
     this._status.setAttribute('role', 'status');
     this._jump = document.createElement('button');
     this._jump.className = 'jp-mod-styled jp-mod-accept jp-MomoJobs-jump';
-    this._jump.textContent = 'Follow ↓';
-    this._jump.title = 'Scroll to the end and follow new output';
+    this._jump.textContent = trans.__('Follow ↓');
+    this._jump.title = trans.__('Scroll to the end and follow new output');
     this._jump.hidden = true;
     this._jump.onclick = () => this.follow();
     const download = document.createElement('a');
     download.className = 'jp-MomoJobs-link';
-    download.textContent = 'Download log';
+    download.textContent = trans.__('Download log');
     download.href = options.downloadUrl;
     download.setAttribute('download', '');
     download.target = '_blank';
@@ -41,7 +42,7 @@ export class LogView extends Widget {
     this._scroller.className = 'jp-MomoJobs-logScroll';
     this._scroller.tabIndex = 0;
     this._scroller.setAttribute('role', 'log');
-    this._scroller.setAttribute('aria-label', 'Job log');
+    this._scroller.setAttribute('aria-label', trans.__('Job log'));
     this._scroller.setAttribute('aria-live', 'off');
     this._notice = document.createElement('div');
     this._notice.className = 'jp-MomoJobs-logNotice';
@@ -123,15 +124,16 @@ export class LogView extends Widget {
     const hidden = dropped > 0 || skipped > 0;
     this._notice.hidden = !hidden;
     if (hidden) {
-      this._notice.textContent =
-        'Earlier output is not shown here; download the log to read all of it.';
+      this._notice.textContent = trans.__(
+        'Earlier output is not shown here; download the log to read all of it.'
+      );
     }
     const error = this._follower.error;
     this._status.textContent = error
-      ? `Log unavailable: ${error} (retrying)`
+      ? trans.__('Log unavailable: %1 (retrying)', error)
       : this._follower.eof
-        ? 'End of log'
-        : 'Live';
+        ? trans.__('End of log')
+        : trans.__('Live');
     this._status.classList.toggle('jp-mod-error', !!error);
     if (this._following) {
       this._scroller.scrollTop = this._scroller.scrollHeight;
