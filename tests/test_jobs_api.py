@@ -103,7 +103,8 @@ async def test_metrics_by_time_step_epoch_and_csv(jobs_api, write_script):
     assert code == 200
     series = {s["name"]: s for s in by_step["series"]}
     assert series["loss"]["x"] == [1, 2, 3, 4, 5, 6]
-    assert series["loss"]["y"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, None]
+    # A chart's numbers carry 15 significant digits; the CSV below has every one.
+    assert series["loss"]["y"] == [1.0, 0.5, float(f"{1 / 3:.15g}"), 0.25, 0.2, None]
     assert series["loss"]["count"] == 6 and series["acc"]["x"] == []
     assert [(o["name"], o["value"]) for o in by_step["other"]] == [("note", "warm-up done")]
     _, by_epoch = await jobs_api("GET", f"jobs/{job['id']}/metrics", params={"x": "epoch", "names": "acc"})

@@ -1,6 +1,7 @@
 """How a stored job looks through the API (DESIGN §3 "Job"), and why a queued job waits."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -73,6 +74,18 @@ def job_json(job: dict, place: Place | None, root: Path, notes: Sequence[str] = 
 
 class JsonText(str):
     """An answer already encoded as JSON (a large one built from stored JSON text)."""
+
+
+def json_with(obj: dict, **encoded: str) -> JsonText:
+    """``obj`` as a JSON object, with more members whose values are JSON text already."""
+    members = [json.dumps(obj, allow_nan=False)[1:-1]] if obj else []
+    members += [f'"{name}": {text}' for name, text in encoded.items()]
+    return JsonText(f'{{{", ".join(members)}}}')
+
+
+def json_array(items: Sequence[str]) -> JsonText:
+    """JSON texts as one JSON array."""
+    return JsonText(f'[{", ".join(items)}]')
 
 
 def json_safe(value: Any) -> Any:

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Iterable
 
-from .presenter import JsonText
+from .presenter import JsonText, json_array, json_with
 from .requests import CompareQuery, RunsQuery
 from .store import Store
 
@@ -74,23 +74,20 @@ def run_table(store: Store, query: RunsQuery, now: float | None = None) -> JsonT
         order = {job_id: i for i, job_id in enumerate(query.ids)}
         jobs.sort(key=lambda j: order[j["id"]])
     printed = store.params_of([j["seq"] for j in jobs])
-    runs = []
-    for job in jobs:
-        head = json.dumps({
-            "id": job["id"], "name": job["name"], "status": job["status"], "started_at": job["started_at"],
-            "duration": _duration(job, now), "sweep_id": job.get("sweep_id"),
-            "params": {**params_from_args(json.loads(job["args"])), **printed[job["seq"]]},
-        })
-        runs.append(f'{head[:-1]}, "metrics": {job["run_metrics"]}, "peak": {job["run_peak"]}}}')
-    return JsonText(f'{{"runs": [{", ".join(runs)}], "total": {total}}}')
+    runs = [json_with({
+        "id": job["id"], "name": job["name"], "status": job["status"], "started_at": job["started_at"],
+        "duration": _duration(job, now), "sweep_id": job.get("sweep_id"),
+        "params": {**params_from_args(json.loads(job["args"])), **printed[job["seq"]]},
+    }, metrics=job["run_metrics"], peak=job["run_peak"]) for job in jobs]
+    return json_with({"total": total}, runs=json_array(runs))
 
 
-def compare(store: Store, jobs: list[dict], query: CompareQuery) -> dict:
+def compare(store: Store, jobs: list[dict], query: CompareQuery) -> JsonText:
     """``GET /compare``: the series named (all when none is) of each job, along one
     x-axis, each downsampled as ``GET /jobs/{id}/metrics`` does."""
     series = []
     for job in jobs:
         for row in store.series_of(job, query.names):
-            xs, ys, _ = store.series_points(row["id"], query.x, query.max_points)
-            series.append({"job": job["id"], "name": row["name"], "x": xs, "y": ys, "count": row["count"]})
-    return {"x": query.x, "series": series}
+            chart = store.series_points(row["id"], query.x, query.max_points)
+            series.append(json_with({"job": job["id"], "name": row["name"], "count": row["count"]}, x=chart.x, y=chart.y))
+    return json_with({"x": query.x}, series=json_array(series))

@@ -29,7 +29,7 @@ from .gpushare import GpuShare, SharedGpuLine, prepare_lock_dir
 from .outputs import metrics_csv, new_metric_records, read_log, results_written
 from .paths import relative_to_root, resolve_in_root
 from .policies import STOPPED_FOR_TIME, WARNED, attempt_entry, attempt_separator, deadline_of, ending_of, time_limit_due
-from .presenter import job_json, json_safe, results_dir
+from .presenter import JsonText, job_json, json_array, json_safe, json_with, results_dir
 from .requests import (CompareQuery, ExampleRequest, ExportRequest, ListQuery, LogQuery, MetricsQuery, RunsQuery,
                        SubmitRequest, SweepRequest)
 from .runs import compare, run_table
@@ -342,20 +342,21 @@ class JobService:
         return await read_log(path, query.offset, query.limit, query.wait,
                               finished=lambda: self._get(job_id)["status"] in FINAL)
 
-    def metrics(self, job_id: str, query: MetricsQuery) -> dict:
+    def metrics(self, job_id: str, query: MetricsQuery) -> JsonText:
         job = self._get(job_id)
         series, other = [], []
         for row in self.store.series_of(job, query.names):
-            xs, ys, others = self.store.series_points(row["id"], query.x, query.max_points)
-            series.append({"name": row["name"], "x": xs, "y": ys, "count": row["count"],
-                           "attempt_starts": self.store.attempt_starts(row["id"], query.x, job["attempt"])})
-            other.extend({"name": row["name"], "time": t, "value": json_safe(v)} for t, v in others)
-        return {"x": query.x, "series": series, "other": other}
+            chart = self.store.series_points(row["id"], query.x, query.max_points)
+            series.append(json_with({"name": row["name"], "count": row["count"],
+                                     "attempt_starts": self.store.attempt_starts(row["id"], query.x, job["attempt"])},
+                                    x=chart.x, y=chart.y))
+            other.extend({"name": row["name"], "time": t, "value": json_safe(v)} for t, v in chart.others)
+        return json_with({"x": query.x, "other": other}, series=json_array(series))
 
-    def runs(self, query: RunsQuery) -> dict:
+    def runs(self, query: RunsQuery) -> JsonText:
         return run_table(self.store, query)
 
-    def compare(self, query: CompareQuery) -> dict:
+    def compare(self, query: CompareQuery) -> JsonText:
         return compare(self.store, [self._get(job_id) for job_id in query.ids], query)
 
     def metrics_csv(self, job_id: str) -> Iterator[str]:
