@@ -19,6 +19,7 @@ import {
   JobStatus,
   MetricX
 } from './api';
+import { ChartModel } from './chartmodel';
 import { errorText } from './errors';
 import { JobSelection } from './selection';
 import { TerminalBuffer } from './terminal';
@@ -614,142 +615,23 @@ export namespace LogFollower {
 /**
  * A job's metrics, downsampled by the server, with the chart options.
  */
-export class MetricsModel implements IDisposable {
+export class MetricsModel extends ChartModel<IMetrics> {
   constructor(options: MetricsModel.IOptions) {
+    super({
+      maxPoints: options.maxPoints ?? 1500,
+      minIntervalMs: options.minIntervalMs
+    });
     this._client = options.client;
     this.jobId = options.jobId;
-    this._maxPoints = options.maxPoints ?? 1500;
-    this._minIntervalMs = options.minIntervalMs ?? 1000;
   }
 
   readonly jobId: string;
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
-  get data(): IMetrics | null {
-    return this._data;
-  }
-
-  get error(): string | null {
-    return this._error;
-  }
-
-  get x(): MetricX {
-    return this._x;
-  }
-  set x(value: MetricX) {
-    if (value !== this._x) {
-      this._x = value;
-      this._data = null;
-      this._changed.emit();
-      void this.refresh();
-    }
-  }
-
-  /** Smoothing weight in [0, 0.99]. */
-  get smoothing(): number {
-    return this._smoothing;
-  }
-  set smoothing(value: number) {
-    this._smoothing = Math.min(0.99, Math.max(0, value));
-    this._changed.emit();
-  }
-
-  get logScale(): boolean {
-    return this._logScale;
-  }
-  set logScale(value: boolean) {
-    this._logScale = value;
-    this._changed.emit();
-  }
-
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
-  /**
-   * Fetch now; calls made while one is in flight are folded into one more.
-   */
-  async refresh(): Promise<void> {
-    if (this._inFlight) {
-      this._again = true;
-      return this._inFlight;
-    }
-    this._inFlight = this._fetch();
-    try {
-      await this._inFlight;
-    } finally {
-      this._inFlight = null;
-    }
-    if (this._again && !this._isDisposed) {
-      this._again = false;
-      await this.refresh();
-    }
-  }
-
-  /**
-   * Ask for a refresh soon, at most once per `minIntervalMs`.
-   */
-  schedule(): void {
-    if (this._timer !== null || this._isDisposed) {
-      return;
-    }
-    const wait = Math.max(0, this._last + this._minIntervalMs - Date.now());
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      void this.refresh();
-    }, wait);
-  }
-
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
-    Signal.clearData(this);
-  }
-
-  private async _fetch(): Promise<void> {
-    this._last = Date.now();
-    const x = this._x;
-    try {
-      const data = await this._client.metrics(this.jobId, {
-        x,
-        max_points: this._maxPoints
-      });
-      if (this._isDisposed || x !== this._x) {
-        return;
-      }
-      this._data = data;
-      this._error = null;
-    } catch (error) {
-      if (this._isDisposed) {
-        return;
-      }
-      this._error = errorText(error);
-    }
-    this._changed.emit();
+  protected load(x: MetricX): Promise<IMetrics> {
+    return this._client.metrics(this.jobId, { x, max_points: this.maxPoints });
   }
 
   private _client: JobsClient;
-  private _maxPoints: number;
-  private _minIntervalMs: number;
-  private _x: MetricX = 'time';
-  private _smoothing = 0;
-  private _logScale = false;
-  private _data: IMetrics | null = null;
-  private _error: string | null = null;
-  private _inFlight: Promise<void> | null = null;
-  private _again = false;
-  private _last = 0;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
 }
 
 export namespace MetricsModel {

@@ -17,6 +17,8 @@ import {
   JobsClient,
   MetricX
 } from './api';
+import { ChartModel } from './chartmodel';
+import { errorText } from './errors';
 import { JobsModel, LoadState } from './model';
 import {
   hiddenByDefault,
@@ -41,10 +43,6 @@ export type RunsRow =
       ids: string[];
       collapsed: boolean;
     };
-
-function message(error: unknown): string {
-  return (error as Error)?.message ?? String(error);
-}
 
 export class RunsModel implements IDisposable {
   constructor(options: RunsModel.IOptions) {
@@ -331,7 +329,7 @@ export class RunsModel implements IDisposable {
         return;
       }
       this._state = 'error';
-      this._error = message(error);
+      this._error = errorText(error);
     }
     this._restartPoll();
     this._invalidate();
@@ -525,11 +523,13 @@ export namespace RunsModel {
  * The selected runs' metrics overlaid: one chart per metric, one line per
  * run, with the job view's x-axis, smoothing and log scale.
  */
-export class CompareModel implements IDisposable {
+export class CompareModel extends ChartModel<ICompare> {
   constructor(options: CompareModel.IOptions) {
+    super({
+      maxPoints: options.maxPoints ?? 1000,
+      minIntervalMs: options.minIntervalMs
+    });
     this.runs = options.runs;
-    this._maxPoints = options.maxPoints ?? 1000;
-    this._minIntervalMs = options.minIntervalMs ?? 1000;
     this.runs.selection.changed.connect(this._onSelection, this);
     this.runs.runsUpdated.connect(this._onRunsUpdated, this);
     this._maxRuns = options.maxRuns ?? 50;
@@ -542,10 +542,6 @@ export class CompareModel implements IDisposable {
 
   readonly runs: RunsModel;
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
-
   /** The runs overlaid: the selection, in the order it was made. */
   get ids(): ReadonlyArray<string> {
     return this._ids;
@@ -556,104 +552,38 @@ export class CompareModel implements IDisposable {
     return Math.max(0, this.runs.selection.size - this._ids.length);
   }
 
-  /** The answer for the current ids (null before the first, or with none). */
-  get data(): ICompare | null {
-    return this._data;
-  }
-
-  get error(): string | null {
-    return this._error;
-  }
-
-  get loading(): boolean {
-    return this._inFlight !== null;
-  }
-
-  get x(): MetricX {
-    return this._x;
-  }
-  set x(value: MetricX) {
-    if (value !== this._x) {
-      this._x = value;
-      this._data = null;
-      this._changed.emit();
-      void this.refresh();
-    }
-  }
-
-  /** Smoothing weight in [0, 0.99]. */
-  get smoothing(): number {
-    return this._smoothing;
-  }
-  set smoothing(value: number) {
-    this._smoothing = Math.min(0.99, Math.max(0, value));
-    this._changed.emit();
-  }
-
-  get logScale(): boolean {
-    return this._logScale;
-  }
-  set logScale(value: boolean) {
-    this._logScale = value;
-    this._changed.emit();
-  }
-
   /** Whether the `sys/…` telemetry series are charted too. */
   get showSystem(): boolean {
     return this._showSystem;
   }
   set showSystem(value: boolean) {
     this._showSystem = value;
-    this._changed.emit();
+    this.emitChanged();
     void this.refresh();
   }
 
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
-  /** Fetch the overlay of the selected runs; calls in flight fold into one more. */
-  async refresh(): Promise<void> {
-    if (this._inFlight) {
-      this._again = true;
-      return this._inFlight;
+  protected async load(x: MetricX): Promise<ICompare | null | undefined> {
+    const ids = this._ids.slice();
+    if (!ids.length) {
+      return null;
     }
-    this._inFlight = this._fetch();
-    this._changed.emit();
-    try {
-      await this._inFlight;
-    } finally {
-      this._inFlight = null;
+    const names = this._names(ids);
+    const data =
+      names && !names.length
+        ? { x, series: [] }
+        : await this.runs.client.compare({
+            ids,
+            names,
+            x,
+            max_points: this.maxPoints
+          });
+    if (!sameIds(ids, this._ids)) {
+      return undefined;
     }
-    if (this._again && !this._isDisposed) {
-      this._again = false;
-      await this.refresh();
-    } else if (!this._isDisposed) {
-      this._changed.emit();
+    if (!this._showSystem) {
+      data.series = data.series.filter(s => !isSystemMetric(s.name));
     }
-  }
-
-  /** Refresh soon, at most once per `minIntervalMs`. */
-  schedule(): void {
-    if (this._timer !== null || this._isDisposed) {
-      return;
-    }
-    const wait = Math.max(0, this._last + this._minIntervalMs - Date.now());
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      void this.refresh();
-    }, wait);
-  }
-
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
-    Signal.clearData(this);
+    return data;
   }
 
   /** The metric names to ask for: those the selected runs report. */
@@ -676,41 +606,6 @@ export class CompareModel implements IDisposable {
     return Array.from(names);
   }
 
-  private async _fetch(): Promise<void> {
-    this._last = Date.now();
-    const ids = this._ids.slice();
-    const x = this._x;
-    if (!ids.length) {
-      this._data = null;
-      this._error = null;
-      return;
-    }
-    const names = this._names(ids);
-    try {
-      const data =
-        names && !names.length
-          ? { x, series: [] }
-          : await this.runs.client.compare({
-              ids,
-              names,
-              x,
-              max_points: this._maxPoints
-            });
-      if (this._isDisposed || x !== this._x || !sameIds(ids, this._ids)) {
-        return;
-      }
-      if (!this._showSystem) {
-        data.series = data.series.filter(s => !isSystemMetric(s.name));
-      }
-      this._data = data;
-      this._error = null;
-    } catch (error) {
-      if (!this._isDisposed) {
-        this._error = message(error);
-      }
-    }
-  }
-
   private _chosen(): string[] {
     return this.runs.selection.ids.slice(0, this._maxRuns);
   }
@@ -718,11 +613,11 @@ export class CompareModel implements IDisposable {
   private _onSelection(): void {
     const ids = this._chosen();
     if (sameIds(ids, this._ids)) {
-      this._changed.emit(); // the count of those left out may have changed
+      this.emitChanged(); // the count of those left out may have changed
       return;
     }
     this._ids = ids;
-    this._changed.emit();
+    this.emitChanged();
     this.schedule();
   }
 
@@ -734,20 +629,7 @@ export class CompareModel implements IDisposable {
 
   private _ids: string[];
   private _maxRuns: number;
-  private _maxPoints: number;
-  private _minIntervalMs: number;
-  private _x: MetricX = 'time';
-  private _smoothing = 0;
-  private _logScale = false;
   private _showSystem = false;
-  private _data: ICompare | null = null;
-  private _error: string | null = null;
-  private _inFlight: Promise<void> | null = null;
-  private _again = false;
-  private _last = 0;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
 }
 
 function sameIds(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {

@@ -204,31 +204,34 @@ function chartData(props: IMetricChartProps): uPlot.AlignedData {
 }
 
 /**
- * A uPlot chart; the instance is rebuilt when its options change and fed new
- * data in place otherwise, so live updates stay cheap.
+ * Mounts a uPlot chart in `container`: built anew from `options` (at the
+ * container's width) when one of `rebuildOn` changes and fed `data` in place
+ * otherwise, so live updates stay cheap. It follows the container's width and,
+ * out of the plot, its legend shows the latest values (live training).
  */
-export function MetricChart(props: IMetricChartProps): JSX.Element {
-  const container = React.useRef<HTMLDivElement>(null);
+export function useLivePlot(
+  container: React.RefObject<HTMLDivElement>,
+  options: (node: HTMLDivElement, width: number) => uPlot.Options,
+  data: uPlot.AlignedData,
+  rebuildOn: React.DependencyList,
+  size: { minWidth: number; height: number }
+): void {
   const plot = React.useRef<uPlot | null>(null);
   const hovering = React.useRef(false);
-  const smoothed = !!props.raw;
-  const themeKey = useThemeKey();
-  const starts = React.useRef(props.attemptStarts ?? []);
-  starts.current = props.attemptStarts ?? [];
+  const latest = React.useRef(data);
+  latest.current = data;
 
   React.useEffect(() => {
     const node = container.current;
     if (!node) {
       return;
     }
-    const width = Math.max(200, node.clientWidth || 400);
-    const chart = new uPlot(
-      makeOptions(props, width, themeColours(node), () => starts.current),
-      chartData(props),
-      node
+    const width = Math.max(
+      size.minWidth,
+      node.clientWidth || 2 * size.minWidth
     );
+    const chart = new uPlot(options(node, width), latest.current, node);
     plot.current = chart;
-    // out of the plot, the legend shows the latest values (live training)
     hovering.current = false;
     const over = chart.over;
     const enter = () => {
@@ -246,7 +249,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       observer = new ResizeObserver(entries => {
         const w = Math.floor(entries[0].contentRect.width);
         if (w > 0 && Math.abs(w - chart.width) > 2) {
-          chart.setSize({ width: w, height: CHART_HEIGHT });
+          chart.setSize({ width: w, height: size.height });
         }
       });
       observer.observe(node);
@@ -258,17 +261,37 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
       chart.destroy();
       plot.current = null;
     };
-  }, [props.xKind, props.logScale, themeKey, smoothed, props.name]);
+  }, rebuildOn);
 
   React.useEffect(() => {
     const chart = plot.current;
     if (chart) {
-      chart.setData(chartData(props));
+      chart.setData(data);
       if (!hovering.current) {
         showLatest(chart);
       }
     }
-  }, [props.x, props.y, props.raw]);
+  }, [data]);
+}
+
+/** One metric's chart in the job view. */
+export function MetricChart(props: IMetricChartProps): JSX.Element {
+  const container = React.useRef<HTMLDivElement>(null);
+  const themeKey = useThemeKey();
+  const starts = React.useRef(props.attemptStarts ?? []);
+  starts.current = props.attemptStarts ?? [];
+  const data = React.useMemo(
+    () => chartData(props),
+    [props.x, props.y, props.raw]
+  );
+  useLivePlot(
+    container,
+    (node, width) =>
+      makeOptions(props, width, themeColours(node), () => starts.current),
+    data,
+    [props.xKind, props.logScale, themeKey, !!props.raw, props.name],
+    { minWidth: 200, height: CHART_HEIGHT }
+  );
 
   return (
     <figure

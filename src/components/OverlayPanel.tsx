@@ -17,6 +17,7 @@ import {
   IChartColours,
   showLatest,
   themeColours,
+  useLivePlot,
   useThemeKey,
   xLabel
 } from './MetricChart';
@@ -119,17 +120,15 @@ export function OverlayChart(props: {
 }): JSX.Element {
   const { overlay } = props;
   const container = React.useRef<HTMLDivElement>(null);
-  const plot = React.useRef<uPlot | null>(null);
   const themeKey = useThemeKey();
   const labels = overlay.lines.map(l => `${l.job}:${l.label}`).join('|');
-
-  React.useEffect(() => {
-    const node = container.current;
-    if (!node) {
-      return;
-    }
-    const width = Math.max(240, node.clientWidth || 480);
-    const chart = new uPlot(
+  const data = React.useMemo(
+    () => [overlay.x, ...overlay.lines.map(l => l.y)] as uPlot.AlignedData,
+    [overlay]
+  );
+  useLivePlot(
+    container,
+    (node, width) =>
       makeOptions(
         overlay,
         props.xKind,
@@ -138,45 +137,10 @@ export function OverlayChart(props: {
         themeColours(node),
         node
       ),
-      [overlay.x, ...overlay.lines.map(l => l.y)] as uPlot.AlignedData,
-      node
-    );
-    plot.current = chart;
-    // out of the plot, the legend shows each run's latest value
-    const over = chart.over;
-    const leave = () => showLatest(chart);
-    over.addEventListener('mouseleave', leave);
-    showLatest(chart);
-    let observer: ResizeObserver | null = null;
-    if (typeof ResizeObserver !== 'undefined') {
-      observer = new ResizeObserver(entries => {
-        const w = Math.floor(entries[0].contentRect.width);
-        if (w > 0 && Math.abs(w - chart.width) > 2) {
-          chart.setSize({ width: w, height: CHART_HEIGHT + 40 });
-        }
-      });
-      observer.observe(node);
-    }
-    return () => {
-      over.removeEventListener('mouseleave', leave);
-      observer?.disconnect();
-      chart.destroy();
-      plot.current = null;
-    };
-  }, [labels, props.xKind, props.logScale, themeKey, overlay.name]);
-
-  React.useEffect(() => {
-    const chart = plot.current;
-    if (chart) {
-      chart.setData([
-        overlay.x,
-        ...overlay.lines.map(l => l.y)
-      ] as uPlot.AlignedData);
-      if (chart.cursor.idx === null || chart.cursor.idx === undefined) {
-        showLatest(chart);
-      }
-    }
-  }, [overlay]);
+    data,
+    [labels, props.xKind, props.logScale, themeKey, overlay.name],
+    { minWidth: 240, height: CHART_HEIGHT + 40 }
+  );
 
   const info = systemSeriesInfo(overlay.name);
   return (
