@@ -9,25 +9,12 @@
  * the server root), MOMO_BENCH_LINES, MOMO_BENCH_DELAY (seconds the script waits
  * before printing, so the view is open), CHROMIUM (the browser).
  */
-const path = require('path');
-const { chromium } = require(path.join(__dirname, '..', 'ui-tests', 'node_modules', 'playwright-core'));
+const { inLab, run } = require('./ui_lab');
 
-async function main() {
-  const env = process.env;
-  const lines = Number(env.MOMO_BENCH_LINES);
-  const browser = await chromium.launch({
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run']
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
-    await page.goto(`${env.MOMO_BENCH_URL}lab?token=${env.MOMO_BENCH_TOKEN}`);
-    await page.waitForFunction(
-      () => window.jupyterapp && window.jupyterapp.commands.hasCommand('momo-jobs:open-job'),
-      null,
-      { timeout: 90000 }
-    );
+run(() =>
+  inLab('lab', 'momo-jobs:open-job', async page => {
+    const env = process.env;
+    const lines = Number(env.MOMO_BENCH_LINES);
     await page.evaluate(
       async ({ script, lines, delay }) => {
         const commands = window.jupyterapp.commands;
@@ -70,12 +57,5 @@ async function main() {
       throw new Error('the log view showed none of the lines');
     }
     process.stdout.write(latencies.map(ms => ms.toFixed(1)).join('\n') + '\n');
-  } finally {
-    await browser.close();
-  }
-}
-
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+  })
+);

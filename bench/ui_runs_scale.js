@@ -10,8 +10,7 @@
  *
  * Environment: MOMO_BENCH_URL, MOMO_BENCH_TOKEN, CHROMIUM (the browser).
  */
-const path = require('path');
-const { chromium } = require(path.join(__dirname, '..', 'ui-tests', 'node_modules', 'playwright-core'));
+const { inLab, run } = require('./ui_lab');
 
 /** In the page: helpers the measurements share. */
 function installHelpers() {
@@ -53,21 +52,8 @@ function installHelpers() {
   };
 }
 
-async function main() {
-  const env = process.env;
-  const browser = await chromium.launch({
-    executablePath: env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run']
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
-    await page.goto(`${env.MOMO_BENCH_URL}lab?reset&token=${env.MOMO_BENCH_TOKEN}`);
-    await page.waitForFunction(
-      () => window.jupyterapp && window.jupyterapp.commands.hasCommand('momo-jobs:open-runs'),
-      null,
-      { timeout: 120000 }
-    );
+run(() =>
+  inLab('lab?reset', 'momo-jobs:open-runs', async page => {
     await page.evaluate(installHelpers);
 
     const sidebar = await page.evaluate(async () => {
@@ -148,12 +134,5 @@ async function main() {
       return out;
     });
     process.stdout.write(JSON.stringify({ sidebar, runs }) + '\n');
-  } finally {
-    await browser.close();
-  }
-}
-
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+  })
+);

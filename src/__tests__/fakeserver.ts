@@ -4,6 +4,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ICompareSeries, IJob, IMetricSummary, IRun, JobsClient } from '../api';
+import { IJobActions } from '../components/common';
 
 export interface IRecorded {
   method: string;
@@ -182,3 +183,13 @@ export function serveCompare(
     };
   };
 }
+
+/** Job actions that do nothing, for views rendered on their own. */
+export const noActions: IJobActions = {
+  open: () => undefined,
+  stop: () => undefined,
+  rerun: () => undefined,
+  remove: () => undefined,
+  openConsole: () => undefined,
+  openFile: () => undefined
+};

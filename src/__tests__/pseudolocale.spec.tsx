@@ -33,6 +33,7 @@ import {
   flush,
   makeJob,
   makeRun,
+  noActions,
   serveCompare,
   serveRuns,
   summary
@@ -151,15 +152,6 @@ async function render(element: JSX.Element): Promise<HTMLElement> {
   return node;
 }
 
-const actions = {
-  open: () => undefined,
-  stop: () => undefined,
-  rerun: () => undefined,
-  remove: () => undefined,
-  openConsole: () => undefined,
-  openFile: () => undefined
-};
-
 function jobs(): IJob[] {
   return [
     makeJob({ status: 'queued', queue_position: 2, started_at: null }),
@@ -205,14 +197,16 @@ describe('every widget under a pseudo-locale', () => {
       body: { jobs: list, total: 12 }
     });
     const model = new JobsModel({ client: server.client(), refreshMs: 0 });
-    const loading = await render(<JobsPanel model={model} actions={actions} />);
+    const loading = await render(
+      <JobsPanel model={model} actions={noActions} />
+    );
     expect(untranslated(loading)).toEqual([]);
     await model.start();
-    const ready = await render(<JobsPanel model={model} actions={actions} />);
+    const ready = await render(<JobsPanel model={model} actions={noActions} />);
     expect(ready.querySelectorAll('.jp-MomoJobs-row').length).toBe(5);
     expect(untranslated(ready, names(list))).toEqual([]);
     model.filter = ['stopping'];
-    const empty = await render(<JobsPanel model={model} actions={actions} />);
+    const empty = await render(<JobsPanel model={model} actions={noActions} />);
     expect(untranslated(empty, names(list))).toEqual([]);
     model.dispose();
 
@@ -223,11 +217,13 @@ describe('every widget under a pseudo-locale', () => {
     });
     const broken = new JobsModel({ client: failing.client(), refreshMs: 0 });
     await broken.refresh();
-    const error = await render(<JobsPanel model={broken} actions={actions} />);
+    const error = await render(
+      <JobsPanel model={broken} actions={noActions} />
+    );
     expect(error.textContent).toContain('⟦The server failed⟧');
     expect(untranslated(error)).toEqual([]);
 
-    const sidebar = new JobsSidebar(broken, actions);
+    const sidebar = new JobsSidebar(broken, noActions);
     expect(untranslated(sidebar.node)).toEqual([]);
     expect(sidebar.title.caption).toBe('⟦Jobs⟧');
   });
@@ -251,12 +247,12 @@ describe('every widget under a pseudo-locale', () => {
           jobId={job.id}
           gone={true}
           error={null}
-          actions={actions}
+          actions={noActions}
         />
       );
       expect(untranslated(header, [job.name, job.id])).toEqual([]);
       const buttons = await render(
-        <JobLifeButtons job={job} actions={actions} />
+        <JobLifeButtons job={job} actions={noActions} />
       );
       expect(untranslated(buttons, [job.name])).toEqual([]);
     }
@@ -266,7 +262,7 @@ describe('every widget under a pseudo-locale', () => {
         jobId="j9"
         gone={false}
         error={null}
-        actions={actions}
+        actions={noActions}
       />
     );
     expect(untranslated(loading, ['j9'])).toEqual([]);
@@ -280,7 +276,7 @@ describe('every widget under a pseudo-locale', () => {
           ]
         }}
         job={null}
-        actions={actions}
+        actions={noActions}
         onRefresh={() => undefined}
       />
     );
@@ -289,7 +285,7 @@ describe('every widget under a pseudo-locale', () => {
       <ResultsList
         results={null}
         job={null}
-        actions={actions}
+        actions={noActions}
         onRefresh={() => undefined}
       />
     );
@@ -517,7 +513,7 @@ describe('every widget under a pseudo-locale', () => {
 
     const view = new RunsView({
       model,
-      actions: { ...actions, openRuns: () => undefined } as any
+      actions: { ...noActions, openRuns: () => undefined } as any
     });
     Widget.attach(view, document.body);
     await act(async () => {
@@ -561,7 +557,7 @@ describe('every widget under a pseudo-locale', () => {
     });
     serveRuns(server, () => []);
     await empty.refresh();
-    const none = new RunsView({ model: empty, actions });
+    const none = new RunsView({ model: empty, actions: noActions });
     Widget.attach(none, document.body);
     await act(async () => {
       await new Promise(resolve => setTimeout(resolve, 10));
@@ -638,7 +634,7 @@ describe('every widget under a pseudo-locale', () => {
         jobId={retried.id}
         gone={false}
         error={null}
-        actions={actions}
+        actions={noActions}
       />
     );
     expect(untranslated(header, [retried.name, retried.id])).toEqual([]);
@@ -646,7 +642,7 @@ describe('every widget under a pseudo-locale', () => {
     server.routes['GET jobs'] = () => ({ body: { jobs: [retried], total: 1 } });
     const model = new JobsModel({ client: server.client(), refreshMs: 0 });
     await model.start();
-    const panel = await render(<JobsPanel model={model} actions={actions} />);
+    const panel = await render(<JobsPanel model={model} actions={noActions} />);
     expect(untranslated(panel, [retried.name])).toEqual([]);
     model.dispose();
   });

@@ -3,7 +3,6 @@ import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { IRun } from '../api';
-import { IJobActions } from '../components/common';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunsTable, visibleRange } from '../components/RunsTable';
 import { JobsModel, MetricsModel } from '../model';
@@ -23,21 +22,13 @@ import {
   flush,
   makeJob,
   makeRun,
+  noActions,
   serveCompare,
   serveRuns,
   summary
 } from './fakeserver';
 
 (globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-const noActions: IJobActions = {
-  open: () => undefined,
-  stop: () => undefined,
-  rerun: () => undefined,
-  remove: () => undefined,
-  openConsole: () => undefined,
-  openFile: () => undefined
-};
 
 /** Four runs of a learning-rate sweep and one alone. */
 function sampleRuns(): IRun[] {
