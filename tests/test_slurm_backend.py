@@ -9,12 +9,14 @@ import pytest
 
 from conftest import wait_for_job, wait_until
 from momo_jobs.job.files import ExitRecord, RunSpec
+from momo_jobs.job.telemetry import CPU_PERCENT, RSS_BYTES
 from momo_jobs.server.backends.slurm.backend import GONE, final_record
 from momo_jobs.server.backends.slurm.commands import (parse_sinfo, parse_squeue, pending_places, sbatch_argv,
                                                       seconds_for_slurm, time_options)
 from slurm_cluster import slurm_cluster  # noqa: F401  (session fixture)
 from test_mnist_data import mnist_cache  # noqa: F401  (fixture)
 from mnist_job import quick_example_job_leaves_its_model
+from test_telemetry import BUSY, MIB
 
 
 def run_spec(resource="cpu", gpus=0, **extra) -> RunSpec:
@@ -152,6 +154,20 @@ async def test_cpu_job_with_live_log_and_metrics(jobs_api, write_script, jp_root
     assert log["text"].endswith("done\n")
     _, metrics = await jobs_api("GET", f"jobs/{job['id']}/metrics", params={"x": "step"})
     assert metrics["series"][0]["y"] == [0.5, 0.25]
+
+
+async def test_a_slurm_job_s_cpu_and_memory_are_sampled_on_its_node(jobs_api, write_script):
+    # The supervisor runs beside the job on the node, so its telemetry comes as a local job's does.
+    rel = write_script("busy.py", BUSY)
+    code, job = await jobs_api("POST", "jobs", {"script": rel, "resource": "cpu"})
+    assert code == 201, job
+    final = await wait_for_job(jobs_api, job["id"], timeout=120)
+    assert final["status"] == "completed", final
+    _, metrics = await jobs_api("GET", f"jobs/{job['id']}/metrics", params={"names": f"{CPU_PERCENT},{RSS_BYTES}"})
+    series = {s["name"]: s["y"] for s in metrics["series"]}
+    assert max(series[RSS_BYTES]) >= 300 * MIB and max(series[CPU_PERCENT]) >= 50, series
+    _, runs = await jobs_api("GET", "runs", params={"ids": job["id"]})
+    assert runs["runs"][0]["peak"]["rss_bytes"] >= 300 * MIB
 
 
 async def test_three_gpu_jobs_on_two_gpus_third_pending_with_slurms_reason(jobs_api, write_script, slurm_cluster,  # noqa: F811
