@@ -66,6 +66,14 @@ interface IRunRowProps {
   actions: IJobActions;
 }
 
+/**
+ * A cell's classes: numbers to the right; the name stays in view (pinned
+ * beside the checkboxes) while the table scrolls sideways through its columns.
+ */
+function cellClass(column: IColumn): string {
+  return `jp-MomoRuns-cell${column.numeric ? ' jp-mod-numeric' : ''}${column.kind === 'name' ? ' jp-mod-pinned' : ''}`;
+}
+
 const RunRow = React.memo(function RunRow(props: IRunRowProps): JSX.Element {
   const { run, model } = props;
   return (
@@ -88,7 +96,10 @@ const RunRow = React.memo(function RunRow(props: IRunRowProps): JSX.Element {
       onClick={e => model.click(run.id, clickMode(e))}
       onDoubleClick={() => props.actions.open(run.id)}
     >
-      <div role="gridcell" className="jp-MomoRuns-cell jp-MomoRuns-mark">
+      <div
+        role="gridcell"
+        className="jp-MomoRuns-cell jp-MomoRuns-mark jp-mod-pinned"
+      >
         <input
           type="checkbox"
           checked={props.selected}
@@ -101,7 +112,7 @@ const RunRow = React.memo(function RunRow(props: IRunRowProps): JSX.Element {
         <div
           key={column.key}
           role="gridcell"
-          className={`jp-MomoRuns-cell${column.numeric ? ' jp-mod-numeric' : ''}`}
+          className={cellClass(column)}
           data-column={column.key}
         >
           {column.kind === 'status' ? (
@@ -182,7 +193,7 @@ function HeaderCell(props: { column: IColumn; model: RunsModel }): JSX.Element {
             ? 'descending'
             : 'none'
       }
-      className={`jp-MomoRuns-cell jp-MomoRuns-headerCell${column.numeric ? ' jp-mod-numeric' : ''}`}
+      className={`${cellClass(column)} jp-MomoRuns-headerCell`}
       data-column={column.key}
     >
       <button
@@ -304,6 +315,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       aria-label={trans.__('Runs')}
       aria-rowcount={rows.length + 1}
       aria-multiselectable={true}
+      style={
+        { '--jp-MomoRuns-markWidth': `${MARK_WIDTH}px` } as React.CSSProperties
+      }
       onScroll={onScroll}
       tabIndex={0}
     >
@@ -319,7 +333,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         >
           <div
             role="columnheader"
-            className="jp-MomoRuns-cell jp-MomoRuns-mark"
+            className="jp-MomoRuns-cell jp-MomoRuns-mark jp-mod-pinned"
           >
             <input
               type="checkbox"

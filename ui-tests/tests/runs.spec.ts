@@ -90,6 +90,14 @@ test.describe('Runs view', () => {
     const best = await rows.locator('[data-column="best:loss"]').allTextContents();
     const values = best.map(Number);
     expect(values).toEqual([...values].sort((a, b) => a - b));
+    // scrolled sideways to the last column, each run's name stays in view beside its checkbox
+    await grid.evaluate(node => (node.scrollLeft = node.scrollWidth));
+    const gridBox = (await grid.boundingBox())!;
+    const nameBox = (await names.nth(0).boundingBox())!;
+    expect(nameBox.x).toBeGreaterThanOrEqual(gridBox.x);
+    expect(nameBox.x).toBeLessThan(gridBox.x + 40);
+    await expect(names.nth(0)).toBeVisible();
+    await grid.evaluate(node => (node.scrollLeft = 0));
 
     // the three best: a click, then a shift-click
     await rows.nth(0).locator('[data-column="name"]').click();
