@@ -1,7 +1,7 @@
 /**
  * What the UI benches share: headless Chromium (CHROMIUM, default Debian's) on
  * JupyterLab of the bench's server (MOMO_BENCH_URL, MOMO_BENCH_TOKEN), waited for
- * until the extension's `command` exists.
+ * until the extension's `command` exists and the layout is restored.
  */
 const path = require('path');
 const { chromium } = require(path.join(__dirname, '..', 'ui-tests', 'node_modules', 'playwright-core'));
@@ -21,6 +21,8 @@ async function inLab(labPath, command, measure) {
     await page.waitForFunction(name => window.jupyterapp && window.jupyterapp.commands.hasCommand(name), command, {
       timeout: 120000
     });
+    // the restored layout would otherwise hide a sidebar shown before it
+    await page.evaluate(() => window.jupyterapp.restored);
     return await measure(page);
   } finally {
     await browser.close();
