@@ -324,8 +324,8 @@ describe('every widget under a pseudo-locale', () => {
       follower: follower as unknown as LogFollower,
       downloadUrl: 'log?format=raw'
     });
-    Widget.attach(log, document.body);
     await act(async () => {
+      Widget.attach(log, document.body);
       await new Promise(resolve => setTimeout(resolve, 10));
     });
     (log.node.querySelector('.jp-MomoJobs-jump') as HTMLElement).hidden = false;
@@ -515,8 +515,8 @@ describe('every widget under a pseudo-locale', () => {
       model,
       actions: { ...noActions, openRuns: () => undefined } as any
     });
-    Widget.attach(view, document.body);
     await act(async () => {
+      Widget.attach(view, document.body);
       await new Promise(resolve => setTimeout(resolve, 10));
     });
     expect(untranslated(view.node, data)).toEqual([]); // loading
@@ -548,7 +548,7 @@ describe('every widget under a pseudo-locale', () => {
       expect(plainWords(column.label, [...DATA, ...data])).toBeNull();
       expect(plainWords(column.title, [...DATA, ...data])).toBeNull();
     }
-    view.dispose();
+    await act(async () => view.dispose());
 
     const empty = new RunsModel({
       jobs: new JobsModel({ client: server.client(), refreshMs: 0 }),
@@ -558,12 +558,12 @@ describe('every widget under a pseudo-locale', () => {
     serveRuns(server, () => []);
     await empty.refresh();
     const none = new RunsView({ model: empty, actions: noActions });
-    Widget.attach(none, document.body);
     await act(async () => {
+      Widget.attach(none, document.body);
       await new Promise(resolve => setTimeout(resolve, 10));
     });
     expect(untranslated(none.node)).toEqual([]);
-    none.dispose();
+    await act(async () => none.dispose());
 
     const commands = new CommandRegistry();
     addRunsCommands(
