@@ -540,6 +540,8 @@ class Store:
             # SQLite writes the arrays itself (writing the numbers' JSON in Python took
             # longer than reading them), each number as SQLite's text of it: 15 significant
             # digits, as a chart needs; the exact values are in the CSV and the summaries.
+            # group_concat takes the rows in the subquery's order (SQLite keeps a FROM
+            # subquery's ORDER BY under an aggregate other than count, min and max).
             xs, ys = self._db.execute(
                 "SELECT '[' || COALESCE(group_concat(x, ','), '') || ']', "
                 "'[' || COALESCE(group_concat(COALESCE(y, 'null'), ','), '') || ']' "
