@@ -7,6 +7,7 @@ import * as React from 'react';
 import type { MetricX } from '../api';
 import { formatNumber } from '../format';
 import { trans } from '../i18n';
+import { Check } from './common';
 
 /** What the controls change: MetricsModel and CompareModel both are one. */
 export interface IChartOptions {
@@ -54,16 +55,14 @@ export function ChartControls(props: {
           maximumFractionDigits: 2
         })}
       </span>
-      <label className="jp-MomoJobs-check">
-        <input
-          type="checkbox"
-          checked={options.logScale}
-          onChange={e => {
-            options.logScale = e.target.checked;
-          }}
-        />
+      <Check
+        checked={options.logScale}
+        onChange={checked => {
+          options.logScale = checked;
+        }}
+      >
         {trans.__('log scale')}
-      </label>
+      </Check>
       {props.children}
     </div>
   );

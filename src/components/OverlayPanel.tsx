@@ -12,6 +12,7 @@ import { buildOverlay, IOverlay, overlayNames, valueAt } from '../overlay';
 import { CompareModel } from '../runsmodel';
 import { systemSeriesInfo } from '../telemetry';
 import { ChartControls } from './ChartControls';
+import { Check } from './common';
 import {
   CHART_HEIGHT,
   IChartColours,
@@ -185,16 +186,14 @@ export function OverlayPanel(props: { model: CompareModel }): JSX.Element {
       aria-label={trans.__('Compare runs')}
     >
       <ChartControls options={model}>
-        <label className="jp-MomoJobs-check">
-          <input
-            type="checkbox"
-            checked={model.showSystem}
-            onChange={e => {
-              model.showSystem = e.target.checked;
-            }}
-          />
+        <Check
+          checked={model.showSystem}
+          onChange={checked => {
+            model.showSystem = checked;
+          }}
+        >
           {trans.__('system (CPU, memory, GPU)')}
-        </label>
+        </Check>
         <span className="jp-MomoJobs-count">
           {ids.length
             ? trans._n('%1 run overlaid', '%1 runs overlaid', ids.length)

@@ -7,7 +7,7 @@ import * as React from 'react';
 
 import { trans } from '../i18n';
 import { RunsModel } from '../runsmodel';
-import { IconButton, IJobActions } from './common';
+import { Check, IconButton, IJobActions } from './common';
 import { RunsTable } from './RunsTable';
 
 function ColumnChooser(props: { model: RunsModel }): JSX.Element {
@@ -21,18 +21,14 @@ function ColumnChooser(props: { model: RunsModel }): JSX.Element {
         aria-label={trans.__('Columns shown')}
       >
         {model.columns.map(column => (
-          <label
+          <Check
             key={column.key}
-            className="jp-MomoJobs-check"
             title={column.title}
+            checked={model.isVisible(column)}
+            onChange={checked => model.setVisible(column.key, checked)}
           >
-            <input
-              type="checkbox"
-              checked={model.isVisible(column)}
-              onChange={e => model.setVisible(column.key, e.target.checked)}
-            />
             {column.label}
-          </label>
+          </Check>
         ))}
       </div>
     </details>
@@ -93,16 +89,14 @@ export function RunsPanel(props: {
             model.filter = e.target.value;
           }}
         />
-        <label className="jp-MomoJobs-check">
-          <input
-            type="checkbox"
-            checked={model.groupBySweep}
-            onChange={e => {
-              model.groupBySweep = e.target.checked;
-            }}
-          />
+        <Check
+          checked={model.groupBySweep}
+          onChange={checked => {
+            model.groupBySweep = checked;
+          }}
+        >
           {trans.__('Group sweeps')}
-        </label>
+        </Check>
         <ColumnChooser model={model} />
         <span className="jp-MomoJobs-count" aria-live="polite">
           {shown === model.total

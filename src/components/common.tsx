@@ -34,6 +34,25 @@ export interface IJobActions {
   openRuns?(): void;
 }
 
+/** A checkbox with its label, as the chart and table options show them. */
+export function Check(props: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  title?: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label className="jp-MomoJobs-check" title={props.title}>
+      <input
+        type="checkbox"
+        checked={props.checked}
+        onChange={e => props.onChange(e.target.checked)}
+      />
+      {props.children}
+    </label>
+  );
+}
+
 export function IconButton(props: {
   icon: LabIcon;
   label: string;
