@@ -141,7 +141,8 @@ DELETE FROM blocks;
 
 # Migrations from version N to N+1 are appended here; index 0 creates version 1.
 # Each is SQL, then an optional step in Python, in the same transaction.
-_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, "_backfill_blocks"), (_SCHEMA_V3, "_split_script_from_args"),
+# (Version 2's blocks are filled by version 6, which builds every store's blocks anew.)
+_MIGRATIONS = [(_SCHEMA_V1, None), (_SCHEMA_V2, None), (_SCHEMA_V3, "_split_script_from_args"),
                (_SCHEMA_SUMMARIES, "_backfill_summaries"), (_SCHEMA_POLICIES, None),
                (_SCHEMA_HALVING_BLOCKS, "_backfill_blocks")]
 
@@ -182,7 +183,6 @@ def _encode_value(value: Any) -> tuple[float | None, str | None]:
         number = float(value)
         if math.isfinite(number) and (not isinstance(value, int) or abs(value) < 2**53):
             return number, None
-        return None, json.dumps(value)
     return None, json.dumps(value)
 
 
@@ -333,21 +333,28 @@ class Store:
             raise StatusMoveRefused(job_id, job["status"], new)
         return job
 
-    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0,
-                  sweep_id: str | None = None) -> tuple[list[dict], int]:
+    def _page_of_jobs(self, columns: str, limit: int, offset: int, ids: list[str] | None = None,
+                      statuses: Iterable[str] | None = None, sweep_id: str | None = None) -> tuple[list, int]:
+        """A page of jobs, newest first, those of ``ids`` with one of ``statuses`` in
+        ``sweep_id`` (each when given), and how many there are in all."""
         conditions, params = [], []
-        if statuses:
-            statuses = list(statuses)
-            conditions.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params += statuses
+        for column, values in (("id", ids), ("status", list(statuses or []) or None)):
+            if values is not None:
+                conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params += values
         if sweep_id is not None:
             conditions.append("sweep_id = ?")
             params.append(sweep_id)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM jobs {where}", params).fetchone()[0]
-            rows = self._db.execute(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            rows = self._db.execute(f"SELECT {columns} FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                                     [*params, limit, offset]).fetchall()
+        return rows, total
+
+    def list_jobs(self, statuses: Iterable[str] | None = None, limit: int = 100, offset: int = 0,
+                  sweep_id: str | None = None) -> tuple[list[dict], int]:
+        rows, total = self._page_of_jobs("*", limit, offset, statuses=statuses, sweep_id=sweep_id)
         return [self._job(r) for r in rows], total
 
     def jobs_in_order(self, statuses: Iterable[str]) -> list[dict]:
@@ -574,34 +581,13 @@ class Store:
 
     # the runs table
 
-    def _has_column(self, table: str, column: str) -> bool:
-        return any(r[1] == column for r in self._db.execute(f"PRAGMA table_info({table})"))
-
     def list_runs(self, ids: list[str] | None = None, statuses: Iterable[str] | None = None, sweep: str | None = None,
                   limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
         """Jobs as rows of the runs table, newest first: those of ``ids``, or those with
-        one of ``statuses`` in ``sweep``. A sweep is no one's where jobs have no sweep_id."""
-        with self._lock:
-            has_sweep = self._has_column("jobs", "sweep_id")
-            columns = "seq, id, name, status, started_at, finished_at, started_unix, args, run_metrics, run_peak" + (
-                ", sweep_id" if has_sweep else "")
-            where, params = [], []
-            if ids is not None:
-                where.append(f"id IN ({', '.join('?' * len(ids))})")
-                params += ids
-            if statuses:
-                statuses = list(statuses)
-                where.append(f"status IN ({', '.join('?' * len(statuses))})")
-                params += statuses
-            if sweep is not None:
-                if not has_sweep:
-                    return [], 0
-                where.append("sweep_id = ?")
-                params.append(sweep)
-            clause = f"WHERE {' AND '.join(where)}" if where else ""
-            total = self._db.execute(f"SELECT COUNT(*) FROM jobs {clause}", params).fetchone()[0]
-            rows = self._db.execute(f"SELECT {columns} FROM jobs {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
-                                    [*params, limit, offset]).fetchall()
+        one of ``statuses`` in ``sweep``."""
+        rows, total = self._page_of_jobs(
+            "seq, id, name, status, started_at, finished_at, started_unix, args, run_metrics, run_peak, sweep_id",
+            limit, offset, ids=ids, statuses=statuses, sweep_id=sweep)
         return [dict(r) for r in rows], total
 
     def params_of(self, seqs: list[int]) -> dict[int, dict[str, str]]:
