@@ -104,11 +104,31 @@ def test_every_level_of_blocks_is_what_its_points_give(tmp_path_factory, n, cuts
     stored = store._db.execute("SELECT level, idx, n, min_v, max_v FROM blocks WHERE series_id = ? ORDER BY level, idx",
                                (series["id"],)).fetchall()
     levels = sorted({r[0] for r in stored})
-    # A level is kept once the series has more than one block of the level below.
-    assert levels == [lv for lv in range(12) if lv == 0 or n > store_module.BLOCK << (lv - 1)]
+    # A level is kept once the series has more than one block of the level below (and a number).
+    numeric = any(v is not None for v in values)
+    assert levels == [lv for lv in range(12) if numeric and (lv == 0 or n > store_module.BLOCK << (lv - 1))]
     for level in levels:
         assert [tuple(r)[1:] for r in stored if r[0] == level] == blocks_from_points(values, level)
     store.close()
+
+
+def test_a_series_that_turns_nan_keeps_its_numbers_on_every_level(tmp_path):
+    # A loss that diverges: 1,000 numbers, then NaN, batch after batch, for 20,000 points.
+    store = Store(tmp_path / "jobs.sqlite3")
+    row = store.insert_job(job())
+    values = [float(i % 100) for i in range(1000)] + [None] * 19_000
+    for lo in range(0, len(values), 500):
+        store.ingest_metrics(row, [{"t": 1000.0 + i, "metric": "loss", "step": i, "epoch": None,
+                                    "value": float("nan") if values[i] is None else values[i]}
+                                   for i in range(lo, lo + 500)], 0)
+    (series,) = store.series_of(row)
+    for level in range(11):
+        stored = store._db.execute("SELECT idx, n, min_v, max_v FROM blocks WHERE series_id = ? AND level = ? "
+                                   "ORDER BY idx", (series["id"], level)).fetchall()
+        assert [tuple(r) for r in stored] == blocks_from_points(values, level), level
+    for max_points in (2, 10, 100):
+        xs, ys, _ = chart(store, series["id"], "step", max_points)
+        assert min(ys) == 0.0 and max(ys) == 99.0 and max(xs) < 1000, max_points
 
 
 def test_a_long_series_chart_uses_most_of_the_points_asked_for(tmp_path):

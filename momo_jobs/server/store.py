@@ -467,10 +467,14 @@ class Store:
         end = start + len(points)
         touched = self._fold(sid, 0, start, points)
         level = 1
-        while touched and end > BLOCK << (level - 1):
-            parents = sorted({idx // 2 for idx in touched})
+        while end > BLOCK << (level - 1):
+            parents = {idx // 2 for idx in touched}
+            if start <= BLOCK << (level - 1):
+                # The level starts with these points: its first block also holds the
+                # block below that came before them, which these points may not touch.
+                parents.add(0)
             touched = []
-            for idx in parents:
+            for idx in sorted(parents):
                 children = self._db.execute(
                     f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE series_id = ? AND level = ? AND idx BETWEEN ? AND ? "
                     "ORDER BY idx", (sid, level - 1, idx * 2, idx * 2 + 1)).fetchall()
